@@ -1,0 +1,123 @@
+// certroute: the thin shell over certroute_core. Parses the command line,
+// runs the chosen command, maps errors to exit codes.
+#include <clocale>
+#include <dlfcn.h>
+#include <iostream>
+
+#include <openssl/crypto.h>
+
+#include "cli/commands.hpp"
+
+#ifndef CERTROUTE_VERSION
+#define CERTROUTE_VERSION "0.0.0"
+#endif
+
+namespace certroute::cli {
+namespace {
+
+// libcurl is loaded on demand, not linked: loading it and its ~30 dependent
+// libraries costs more start-up time than a whole `openssl req` run, and only
+// the ACME commands need it.
+std::string curl_version_text() {
+  void* h = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
+  if (!h) return "libcurl not found";
+  using Fn = char* (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(h, "curl_version"));
+  std::string v = fn ? fn() : "libcurl (version unknown)";
+  dlclose(h);
+  return v;
+}
+
+std::string version_text() {
+  return std::string("certroute ") + CERTROUTE_VERSION + "\n" + OpenSSL_version(OPENSSL_VERSION) + "\n" +
+         curl_version_text();
+}
+
+// Prints every command path and its long options, one command a line, for the
+// test that keeps the shell completions in sync with the CLI.
+void print_command_spec(const CLI::App* app, const std::string& path) {
+  std::string line = path.empty() ? "certroute" : path;
+  line += '\t';
+  for (const CLI::Option* opt : app->get_options()) {
+    for (const auto& l : opt->get_lnames()) line += "--" + l + " ";
+  }
+  std::cout << line << '\n';
+  for (const CLI::App* sub : app->get_subcommands({})) {
+    if (sub->get_group().empty()) continue;  // hidden
+    print_command_spec(sub, path.empty() ? sub->get_name() : path + " " + sub->get_name());
+  }
+}
+
+std::string command_path(const CLI::App* app) {
+  std::string p;
+  for (const CLI::App* a = app; a && a->get_parent(); a = a->get_parent()) p = a->get_name() + (p.empty() ? "" : " " + p);
+  return p;
+}
+
+}  // namespace
+}  // namespace certroute::cli
+
+int main(int argc, char** argv) {
+  using namespace certroute::cli;
+  // Arguments are taken as UTF-8 bytes whatever the locale; nothing here is
+  // locale-dependent, so stay in the "C" locale.
+  Context ctx;
+  CLI::App app{"certroute: certificates (keys, CSRs, ACME, renewal) and routes (Traefik dynamic configuration)"};
+  app.name("certroute");
+  app.require_subcommand(1);
+  app.set_version_flag("-V,--version", [] { return version_text(); }, "Print the version of certroute, OpenSSL and libcurl");
+  app.footer("Run 'certroute COMMAND --help' for a command's flags; 'man certroute' for the whole manual.");
+  add_global_flags(&app, ctx.globals);
+
+  add_key_commands(app, ctx);
+  add_csr_commands(app, ctx);
+  add_cert_commands(app, ctx);
+
+  bool spec = false;
+  auto* spec_cmd = app.add_subcommand("__commands", "List commands and options (for the completion test)");
+  spec_cmd->group("");
+  spec_cmd->callback([&] { spec = true; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return exit_ok;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return exit_ok;
+  } catch (const CLI::CallForVersion&) {
+    std::cout << version_text() << '\n';
+    return exit_ok;
+  } catch (const CLI::ParseError& e) {
+    // Find the deepest subcommand that was parsed, for the message and the hint.
+    const CLI::App* at = &app;
+    for (bool deeper = true; deeper;) {
+      deeper = false;
+      for (const CLI::App* sub : at->get_subcommands()) {
+        at = sub;
+        deeper = true;
+        break;
+      }
+    }
+    // Help requested for a subcommand arrives as CallForHelp from that sub.
+    std::string path = command_path(at);
+    std::cerr << "certroute: " << (path.empty() ? "" : path + ": ") << e.what() << '\n';
+    std::cerr << "hint: run 'certroute " << (path.empty() ? "" : path + " ") << "--help'\n";
+    return exit_usage;
+  }
+  if (spec) {
+    print_command_spec(&app, "");
+    return exit_ok;
+  }
+  if (!ctx.run) {
+    std::cerr << app.help();
+    return exit_usage;
+  }
+  try {
+    return ctx.run();
+  } catch (const std::exception& e) {
+    std::cerr << "certroute: internal error: " << e.what() << '\n';
+    return exit_internal;
+  }
+}
