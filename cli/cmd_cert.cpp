@@ -154,7 +154,7 @@ void add_cert_commands(CLI::App& app, Context& ctx) {
   auto c = std::make_shared<CertCheckOptions>();
   auto* check = cert->add_subcommand("check", "Exit 1 unless the certificate is valid long enough, covers the hosts and matches the key");
   check->add_option("file", c->file, "Certificate or bundle; the first certificate is checked ('-' = stdin)")->required();
-  check->add_option("--days", c->days, "Fail when fewer than N days are left (default 30)")->check(CLI::NonNegativeNumber);
+  check->add_option("--days", c->days, "Fail when fewer than N days are left (default 30)")->check(non_negative());
   check->add_option("--host", c->hosts, "Fail unless the certificate covers NAME (repeatable)")->allow_extra_args(false);
   check->add_option("--key", c->key_file, "Fail unless the certificate matches this private key");
   check->add_option("--passphrase-file", c->passphrase_file, "Passphrase for an encrypted --key");

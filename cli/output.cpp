@@ -29,6 +29,34 @@ static const char* kind_name(util::ErrorKind kind) {
   return "internal";
 }
 
+CLI::Validator non_negative() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        try {
+          size_t used = 0;
+          double d = std::stod(v, &used);
+          if (used == v.size() && d >= 0) return {};
+        } catch (...) {
+        }
+        return "'" + v + "' is not a number of 0 or more";
+      },
+      "NUMBER>=0");
+}
+
+CLI::Validator positive() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        try {
+          size_t used = 0;
+          double d = std::stod(v, &used);
+          if (used == v.size() && d > 0) return {};
+        } catch (...) {
+        }
+        return "'" + v + "' is not a number above 0";
+      },
+      "NUMBER>0");
+}
+
 void add_global_flags(CLI::App* app, Globals& g) {
   app->add_flag("--json", g.json, "Print a machine-readable JSON result on stdout");
   app->add_flag("-q,--quiet", g.quiet, "Print nothing but failures");

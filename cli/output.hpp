@@ -65,4 +65,8 @@ class Output {
 // A command registers a callback that returns its exit code; main runs it.
 using Runner = std::function<int()>;
 
+// A number >= 0 (or > 0), with a readable message when it is not.
+CLI::Validator non_negative();
+CLI::Validator positive();
+
 }  // namespace certroute::cli

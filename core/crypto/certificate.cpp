@@ -138,9 +138,10 @@ Result<std::vector<CheckFailure>> check_certificate(X509* leaf, const CheckOptio
   }
   if (now >= not_after) {
     failures.push_back({"expired on " + format_time(not_after)});
-  } else if (days < options.min_days) {
+  } else if (not_after - now <= std::chrono::hours(24) * options.min_days) {
+    // Valid for more than N days is the contract; exactly N is not enough.
     failures.push_back({"expires in " + std::to_string(days) + (days == 1 ? " day" : " days") + " (" +
-                        date_only(not_after) + "), less than " + std::to_string(options.min_days)});
+                        date_only(not_after) + "), not more than " + std::to_string(options.min_days)});
   }
 
   for (const auto& host : options.hosts) {

@@ -94,13 +94,22 @@ Result<std::string> normalize_dns_name(std::string_view input, const DnsNameOpti
     size_t dot = ascii.find('.', start);
     std::string label = ascii.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (label.starts_with("xn--")) {
+      // Decode, then encode again under IDNA2008: a valid A-label comes back unchanged.
       char* u = nullptr;
       int rc = idn2_to_unicode_8z8z(label.c_str(), &u, 0);
-      if (rc != IDN2_OK) {
-        return fail(ErrorKind::bad_input, "invalid domain name " + quoted(input) + ": label '" + label +
-                                              "' is not a valid A-label (" + idn2_strerror(rc) + ")");
+      std::string back;
+      if (rc == IDN2_OK && u && *u) {
+        char* a = nullptr;
+        rc = idn2_to_ascii_8z(u, &a, IDN2_NONTRANSITIONAL);
+        if (rc == IDN2_OK) back = a;
+        idn2_free(a);
       }
       idn2_free(u);
+      if (back != label) {
+        return fail(ErrorKind::bad_input, "invalid domain name " + quoted(input) + ": label '" + label +
+                                              "' is not a valid A-label" +
+                                              (rc != IDN2_OK ? std::string(" (") + idn2_strerror(rc) + ")" : ""));
+      }
     } else if (label.size() >= 4 && label[2] == '-' && label[3] == '-') {
       return fail(ErrorKind::bad_input, "invalid domain name " + quoted(input) + ": label '" + label +
                                             "' has '--' in the third and fourth positions");

@@ -75,7 +75,7 @@ TEST_CASE("check: expiry against --days", "[certificate]") {
   CHECK(check_certificate(c.leaf.get(), {.min_days = 5}, now)->empty());
   auto f = messages(*check_certificate(c.leaf.get(), {.min_days = 30}, now));
   REQUIRE(f.size() == 1);
-  CHECK_THAT(f[0], Catch::StartsWith("expires in 10 days") && Catch::Contains("less than 30"));
+  CHECK_THAT(f[0], Catch::StartsWith("expires in 10 days") && Catch::Contains("not more than 30"));
   auto later = messages(*check_certificate(c.leaf.get(), {.min_days = 0}, now + std::chrono::hours(24 * 11)));
   REQUIRE(later.size() == 1);
   CHECK_THAT(later[0], Catch::StartsWith("expired on"));
