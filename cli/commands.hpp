@@ -17,6 +17,9 @@ struct Context {
 void add_key_commands(CLI::App& app, Context& ctx);
 void add_csr_commands(CLI::App& app, Context& ctx);
 void add_cert_commands(CLI::App& app, Context& ctx);
+void add_routes_commands(CLI::App& app, Context& ctx);
+void add_account_commands(CLI::App& app, Context& ctx);
+void add_issue_commands(CLI::App& app, Context& ctx);
 
 // Shared helpers for commands.
 std::string key_type_help();

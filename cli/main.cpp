@@ -1,6 +1,8 @@
 // certroute: the thin shell over certroute_core. Parses the command line,
 // runs the chosen command, maps errors to exit codes.
 #include <clocale>
+#include <csignal>
+#include <curl/curl.h>
 #include <dlfcn.h>
 #include <iostream>
 
@@ -21,11 +23,13 @@ namespace {
 std::string curl_version_text() {
   void* h = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
   if (!h) return "libcurl not found";
-  using Fn = char* (*)();
-  auto fn = reinterpret_cast<Fn>(dlsym(h, "curl_version"));
-  std::string v = fn ? fn() : "libcurl (version unknown)";
-  dlclose(h);
-  return v;
+  // curl_version_info, not curl_version: the latter initialises every
+  // back-end (LDAP, SASL) just to name them.
+  using Fn = curl_version_info_data* (*)(CURLversion);
+  auto fn = reinterpret_cast<Fn>(dlsym(h, "curl_version_info"));
+  if (!fn) return "libcurl (version unknown)";
+  const curl_version_info_data* d = fn(CURLVERSION_NOW);
+  return std::string("libcurl/") + d->version + (d->ssl_version ? std::string(" ") + d->ssl_version : "");
 }
 
 std::string version_text() {
@@ -61,6 +65,9 @@ int main(int argc, char** argv) {
   using namespace certroute::cli;
   // Arguments are taken as UTF-8 bytes whatever the locale; nothing here is
   // locale-dependent, so stay in the "C" locale.
+  // A peer closing a socket (challenge servers, later the proxy) must be an
+  // error on that connection, not the death of the process.
+  std::signal(SIGPIPE, SIG_IGN);
   Context ctx;
   CLI::App app{"certroute: certificates (keys, CSRs, ACME, renewal) and routes (Traefik dynamic configuration)"};
   app.name("certroute");
@@ -72,6 +79,9 @@ int main(int argc, char** argv) {
   add_key_commands(app, ctx);
   add_csr_commands(app, ctx);
   add_cert_commands(app, ctx);
+  add_account_commands(app, ctx);
+  add_issue_commands(app, ctx);
+  add_routes_commands(app, ctx);
 
   bool spec = false;
   auto* spec_cmd = app.add_subcommand("__commands", "List commands and options (for the completion test)");
@@ -100,8 +110,21 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    // Help requested for a subcommand arrives as CallForHelp from that sub.
     std::string path = command_path(at);
+    // CLI11 reports a missing subcommand before it reports the word it did
+    // not know: name the unknown word instead, it is what the user typed.
+    auto rest = at->remaining();
+    if (!rest.empty() && at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
+      const std::string& word = rest.front();
+      std::string commands;
+      for (const CLI::App* sub : at->get_subcommands({}))
+        if (!sub->get_group().empty()) commands += (commands.empty() ? "" : ", ") + sub->get_name();
+      std::cerr << "certroute: " << (path.empty() ? "" : path + ": ")
+                << (word.starts_with("-") ? "unknown option '" + word + "'" : "unknown command '" + word + "'") << '\n';
+      std::cerr << "hint: commands: " << commands << "; run 'certroute " << (path.empty() ? "" : path + " ")
+                << "--help'\n";
+      return exit_usage;
+    }
     std::cerr << "certroute: " << (path.empty() ? "" : path + ": ") << e.what() << '\n';
     std::cerr << "hint: run 'certroute " << (path.empty() ? "" : path + " ") << "--help'\n";
     return exit_usage;
