@@ -20,6 +20,7 @@ void add_cert_commands(CLI::App& app, Context& ctx);
 void add_routes_commands(CLI::App& app, Context& ctx);
 void add_account_commands(CLI::App& app, Context& ctx);
 void add_issue_commands(CLI::App& app, Context& ctx);
+void add_renew_commands(CLI::App& app, Context& ctx);
 
 // Shared helpers for commands.
 std::string key_type_help();

@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   add_cert_commands(app, ctx);
   add_account_commands(app, ctx);
   add_issue_commands(app, ctx);
+  add_renew_commands(app, ctx);
   add_routes_commands(app, ctx);
 
   bool spec = false;

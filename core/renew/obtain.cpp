@@ -140,6 +140,7 @@ Result<Obtained> obtain(Session& session, const CertSpec& spec, const ObtainOpti
                                      {"issuer", got.issuer},
                                      {"names", got.names},
                                      {"key_type", spec.key_type},
+                                     {"ari_offered", !session.client().directory().renewal_info.empty()},
                                      {"issued_at", crypto::format_time(std::chrono::system_clock::now())}}};
   auto v = store::add_version(session.state_dir(), spec.name, files);
   if (!v) return fail(std::move(v.error()));
