@@ -176,7 +176,11 @@ class Dns01Hook final : public Solver {
     Record rec{dns01_txt_name(id.value), dns01_txt_value(key_authz),
                id.value.starts_with("*.") ? id.value.substr(2) : id.value, token};
     auto r = run("add", rec.name, rec.value, rec.domain, rec.token);
-    if (!r) return r;
+    if (!r) {
+      // "remove" is always called, also when "add" failed halfway.
+      (void)run("remove", rec.name, rec.value, rec.domain, rec.token);
+      return r;
+    }
     records_[token] = rec;
     return {};
   }

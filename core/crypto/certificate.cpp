@@ -92,6 +92,19 @@ Result<std::vector<X509Ptr>> load_certificates(std::string_view data, const std:
   return out;
 }
 
+CertInfo certificate_summary(X509* x, SysTime now) {
+  CertInfo c;
+  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr));
+  collect_sans(sans, c.dns_names, c.ips, c.emails, c.uris);
+  GENERAL_NAMES_free(sans);
+  if (const ASN1_INTEGER* serial = X509_get0_serialNumber(x))
+    c.serial = hex(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial)), 0, true);
+  c.not_before = asn1_to_time(X509_get0_notBefore(x));
+  c.not_after = asn1_to_time(X509_get0_notAfter(x));
+  c.days_left = days_between(now, c.not_after);
+  return c;
+}
+
 std::vector<CertInfo> certificate_infos(const std::vector<X509Ptr>& chain, SysTime now) {
   std::vector<CertInfo> infos;
   for (size_t i = 0; i < chain.size(); ++i) {

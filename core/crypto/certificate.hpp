@@ -33,6 +33,10 @@ struct CertInfo {
 
 std::vector<CertInfo> certificate_infos(const std::vector<X509Ptr>& chain, SysTime now);
 
+// Names, serial and validity only: no signature checks and no public-key
+// decoding, which dominate when hundreds of certificates are scanned.
+CertInfo certificate_summary(X509* cert, SysTime now);
+
 // One failed check, worded for a line on its own ("expires in 12 days ...").
 struct CheckFailure {
   std::string message;

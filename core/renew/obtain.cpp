@@ -137,6 +137,7 @@ Result<Obtained> obtain(Session& session, const CertSpec& spec, const ObtainOpti
                                      {"certificate_url", issued->certificate_url},
                                      {"serial", got.serial},
                                      {"not_after", got.not_after},
+                                     {"not_before", crypto::format_time(info.front().not_before)},
                                      {"issuer", got.issuer},
                                      {"names", got.names},
                                      {"key_type", spec.key_type},

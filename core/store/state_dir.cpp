@@ -395,6 +395,8 @@ Result<std::vector<std::string>> list_certificates(const std::string& root) {
 Result<void> copy_out(const std::string& vdir, const std::string& dir) {
   if (auto r = mkdirs(dir, 0755); !r) return fail(std::move(r.error()));
   for (const char* f : {"cert.pem", "chain.pem", "fullchain.pem", "privkey.pem"}) {
+    // A certificate ordered with the user's own CSR has no key here.
+    if (std::string(f) == "privkey.pem" && !util::file_exists(vdir + "/" + f)) continue;
     auto data = util::read_file(vdir + "/" + f);
     if (!data) return fail(std::move(data.error()));
     std::string dest = dir + "/" + f;
