@@ -27,6 +27,12 @@ void add_acme_flags(CLI::App* app, AcmeFlags& f) {
       ->check(non_negative());
 }
 
+util::Result<void> AcmeFlags::check_server() const {
+  auto r = acme::resolve_server(server);
+  if (!r) return util::fail(std::move(r.error()));
+  return {};
+}
+
 renew::ServerOptions AcmeFlags::server_options() const {
   return {.server = server,
           .ca_bundle = ca_bundle,

@@ -18,6 +18,8 @@ struct AcmeFlags {
   double lock_timeout = 0;
 
   renew::ServerOptions server_options() const;
+  // Refuses an unknown alias before anything touches the disk.
+  util::Result<void> check_server() const;
 };
 
 void add_acme_flags(CLI::App* app, AcmeFlags& f);

@@ -96,6 +96,7 @@ int run_register(const AccountOptions& o, const Globals& g) {
   auto emails = normalized_emails(o.emails);
   if (!emails) return out.error(emails.error());
   auto opts = o.acme.server_options();
+  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
   auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
   if (!lock) return out.error(lock.error());
   auto session = renew::Session::open(opts);
@@ -141,6 +142,7 @@ int run_update(const AccountOptions& o, const Globals& g) {
   auto emails = normalized_emails(o.emails);
   if (!emails) return out.error(emails.error());
   auto opts = o.acme.server_options();
+  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
   auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
   if (!lock) return out.error(lock.error());
   auto session = renew::Session::open(opts);
@@ -159,6 +161,7 @@ int run_update(const AccountOptions& o, const Globals& g) {
 int run_rollover(const AccountOptions& o, const Globals& g) {
   Output out(g);
   auto opts = o.acme.server_options();
+  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
   auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
   if (!lock) return out.error(lock.error());
   auto session = renew::Session::open(opts);
@@ -191,6 +194,7 @@ int run_rollover(const AccountOptions& o, const Globals& g) {
 int run_deactivate(const AccountOptions& o, const Globals& g) {
   Output out(g);
   auto opts = o.acme.server_options();
+  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
   auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
   if (!lock) return out.error(lock.error());
   auto session = renew::Session::open(opts);

@@ -6,6 +6,7 @@
 #include "core/acme/order.hpp"
 #include "core/acme/solver.hpp"
 #include "core/crypto/certificate.hpp"
+#include "core/crypto/csr.hpp"
 #include "core/crypto/key.hpp"
 #include "core/renew/obtain.hpp"
 #include "core/util/file.hpp"
@@ -78,9 +79,15 @@ int run_issue(const IssueOptions& o, const Globals& g, CLI::App* cmd) {
               : !spec.ips.empty()     ? store::default_cert_name(spec.ips.front())
                                       : "";
   if (spec.name.empty()) {
-    if (o.csr.empty()) return out.error(Error(ErrorKind::usage, "issue: no certificate name"));
-    std::string base = o.csr.substr(o.csr.rfind('/') + 1);
-    spec.name = base.substr(0, base.find('.')).empty() ? "csr" : base.substr(0, base.rfind('.'));
+    // Named after the CSR's first name, like any other certificate.
+    auto data = util::read_file(o.csr);
+    if (!data) return out.error(data.error());
+    auto csr = crypto::load_csr(*data, o.csr);
+    if (!csr) return out.error(csr.error());
+    auto info = crypto::csr_info(csr->get());
+    if (!info.dns_names.empty()) spec.name = store::default_cert_name(info.dns_names.front());
+    else if (!info.ips.empty()) spec.name = store::default_cert_name(info.ips.front());
+    else return out.error(Error(ErrorKind::bad_input, o.csr + ": the CSR names no DNS name or IP address"));
   }
   if (auto r = store::validate_cert_name(spec.name); !r) return out.error(r.error());
   if (!o.csr.empty()) {
@@ -105,6 +112,7 @@ int run_issue(const IssueOptions& o, const Globals& g, CLI::App* cmd) {
   spec.deploy_hooks = o.deploy_hooks;
   spec.out_dir = o.out_dir;
 
+  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
   auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
   if (!lock) return out.error(lock.error());
   auto session = renew::Session::open(opts);
@@ -119,8 +127,10 @@ int run_issue(const IssueOptions& o, const Globals& g, CLI::App* cmd) {
     if (say) say("registered account " + account->account_url);
   }
   spec.account_url = account->account_url;
-  if (!o.profile.empty() && !(*session)->client().directory().profiles.empty() &&
-      !(*session)->client().directory().profiles.count(o.profile)) {
+  if (!o.profile.empty() && (*session)->client().directory().profiles.empty())
+    return out.error(Error(ErrorKind::usage, "issue: " + (*session)->directory_url() + " offers no certificate profiles")
+                         .with_hint("leave out --profile"));
+  if (!o.profile.empty() && !(*session)->client().directory().profiles.count(o.profile)) {
     std::string names;
     for (const auto& [k, v] : (*session)->client().directory().profiles) names += (names.empty() ? "" : ", ") + k;
     return out.error(Error(ErrorKind::usage, "issue: the server offers no profile '" + o.profile + "'").with_hint("offered: " + names));
@@ -209,6 +219,7 @@ int run_revoke(const RevokeOptions& o, const Globals& g) {
     cert_key = std::move(*k);
   }
 
+  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
   auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
   if (!lock) return out.error(lock.error());
   auto session = renew::Session::open(opts);

@@ -28,7 +28,7 @@ struct Directory {
 
 struct ClientOptions {
   long max_wait_seconds = 300;     // longest Retry-After we are willing to sleep through
-  int max_bad_nonce_retries = 32;  // servers may reject many nonces in a row
+  int max_bad_nonce_retries = 200;  // servers may reject many nonces in a row (pebble: 90%)
   int max_server_retries = 3;      // transient 5xx
   // Injected for tests: sleeping and the wall clock.
   std::function<void(double seconds)> sleep;

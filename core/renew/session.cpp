@@ -1,6 +1,7 @@
 #include "core/renew/session.hpp"
 
 #include "core/acme/servers.hpp"
+#include "core/crypto/certificate.hpp"
 #include "core/util/file.hpp"
 
 namespace certroute::renew {
@@ -14,6 +15,8 @@ Result<std::unique_ptr<Session>> Session::open(const ServerOptions& options) {
   if (!options.ca_bundle.empty()) {
     auto probe = util::read_file(options.ca_bundle);
     if (!probe) return fail(std::move(probe.error()).context("--ca-bundle"));
+    auto certs = crypto::load_certificates(*probe, options.ca_bundle);
+    if (!certs) return fail(std::move(certs.error()).context("--ca-bundle"));
   }
   auto s = std::unique_ptr<Session>(new Session());
   s->options_ = options;

@@ -243,6 +243,9 @@ Result<AccountRecord> commit_account(const std::string& root, const PendingAccou
 void abandon_account(const PendingAccount& pending) {
   std::error_code ec;
   fs::remove_all(pending.dir, ec);
+  // Leave no empty accounts/<host>/ behind either.
+  fs::path host = fs::path(pending.dir).parent_path();
+  if (fs::is_empty(host, ec)) fs::remove(host, ec);
 }
 
 Result<void> save_account_record(const AccountRecord& record) {
