@@ -36,7 +36,8 @@ Result<const CurlApi*> curl_api() {
   static std::string error;
   static std::once_flag once;
   std::call_once(once, [] {
-    void* h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    // RTLD_LAZY: resolve only what is called, touching fewer pages (peak RSS).
+    void* h = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
       error = std::string("cannot load libcurl: ") + dlerror();
       return;
