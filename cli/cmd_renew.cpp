@@ -212,6 +212,8 @@ int run_rollback(const VersionsCmd& o, const Globals& g, double lock_timeout) {
   }
   if (std::find(versions->begin(), versions->end(), target) == versions->end())
     return out.error(Error(ErrorKind::bad_input, o.name + ": no version " + std::to_string(target)));
+  if (auto c = store::check_version(root, o.name, target); !c)
+    return out.error(Error(ErrorKind::bad_input, "refusing to roll back to an incomplete version: " + c.error().message()));
   if (auto r = store::set_current(root, o.name, target); !r) return out.error(r.error());
   if (out.json()) out.print_json({{"name", o.name}, {"current", target}, {"previous", current}});
   else out.info(o.name + ": current is now version " + std::to_string(target) + " (was " + std::to_string(current) + ")");

@@ -64,10 +64,7 @@ Result<CertState> load_cert_state(const std::string& root, const std::string& na
   if (!*cur) return fail(ErrorKind::bad_input, store::cert_dir(root, name) + ": no current version");
   s.version = **cur;
   s.version_dir = store::version_dir(root, name, s.version);
-  for (const char* f : {"cert.pem", "chain.pem", "fullchain.pem"}) {
-    if (!util::file_exists(s.version_dir + "/" + f))
-      return fail(ErrorKind::bad_input, s.version_dir + ": " + f + " is missing");
-  }
+  if (auto c = store::check_version(root, name, s.version); !c) return fail(std::move(c.error()));
   if (s.spec.csr_file.empty() && !util::file_exists(s.version_dir + "/privkey.pem"))
     return fail(ErrorKind::bad_input, s.version_dir + ": privkey.pem is missing");
   // meta.json, written with the version, holds what the decision needs;
@@ -130,7 +127,10 @@ std::vector<Outcome> run_renewals(const std::string& root, const RenewOptions& o
     auto s = Session::open({.server = server, .ca_bundle = spec.ca_bundle, .state_dir = root, .max_wait = o.max_wait});
     if (!s) return fail(std::move(s.error()));
     auto acc = (*s)->use_account();
-    if (!acc) return fail(std::move(acc.error()));
+    // A spec whose account is gone is a damaged state directory (exit 3).
+    if (!acc)
+      return fail(Error(ErrorKind::bad_input, acc.error().message() +
+                                                  (acc.error().hint().empty() ? "" : " (" + acc.error().hint() + ")")));
     Session* raw = s->get();
     sessions[server] = std::move(*s);
     return raw;

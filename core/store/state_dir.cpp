@@ -340,6 +340,22 @@ Result<void> set_current(const std::string& root, const std::string& name, int v
   return {};
 }
 
+Result<void> check_version(const std::string& root, const std::string& name, int version) {
+  std::string dir = version_dir(root, name, version);
+  for (const char* f : {"cert.pem", "chain.pem", "fullchain.pem", "meta.json"}) {
+    struct stat st {};
+    if (::stat((dir + "/" + f).c_str(), &st) != 0)
+      return fail(ErrorKind::bad_input, dir + ": " + f + " is missing");
+  }
+  // A cheap check that cert.pem still holds a certificate (not parsing it:
+  // see runner.cpp for why).
+  auto pem = util::read_file(dir + "/cert.pem");
+  if (!pem) return fail(std::move(pem.error()));
+  if (!pem->starts_with("-----BEGIN CERTIFICATE-----") || pem->find("-----END CERTIFICATE-----") == std::string::npos)
+    return fail(ErrorKind::bad_input, dir + "/cert.pem: not a PEM certificate (damaged?)");
+  return {};
+}
+
 void clear_leftovers(const std::string& root, const std::string& name) {
   std::error_code ec;
   for (const fs::path& d : {fs::path(cert_dir(root, name)), fs::path(cert_dir(root, name)) / "versions"}) {

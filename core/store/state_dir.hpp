@@ -102,6 +102,9 @@ std::string version_dir(const std::string& root, const std::string& name, int ve
 // Complete versions only (temporary directories a crash left are ignored).
 Result<std::vector<int>> list_versions(const std::string& root, const std::string& name);
 Result<void> set_current(const std::string& root, const std::string& name, int version);
+// Whether a version directory holds every file a complete version has
+// (privkey.pem is optional: certificates ordered with the user's CSR).
+Result<void> check_version(const std::string& root, const std::string& name, int version);
 // Removes temporary directories and files left by an interrupted run.
 void clear_leftovers(const std::string& root, const std::string& name);
 
