@@ -108,13 +108,38 @@ int run_register(const AccountOptions& o, const Globals& g) {
   return exit_ok;
 }
 
+// The lock, a session with the server, and the stored account: what every
+// account command but register starts with.
+struct AccountSession {
+  std::optional<store::Lock> lock;
+  std::unique_ptr<renew::Session> session;
+  store::AccountRecord record;
+};
+
+util::Result<AccountSession> open_account(const AccountOptions& o, bool take_lock) {
+  AccountSession a;
+  auto opts = o.acme.server_options();
+  if (auto c = o.acme.check_server(); !c) return util::fail(std::move(c.error()));
+  if (take_lock) {
+    auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
+    if (!lock) return util::fail(std::move(lock.error()));
+    a.lock.emplace(std::move(*lock));
+  }
+  auto session = renew::Session::open(opts);
+  if (!session) return util::fail(std::move(session.error()));
+  a.session = std::move(*session);
+  auto rec = a.session->use_account();
+  if (!rec) return util::fail(std::move(rec.error()));
+  a.record = std::move(*rec);
+  return a;
+}
+
 int run_show(const AccountOptions& o, const Globals& g) {
   Output out(g);
-  auto opts = o.acme.server_options();
-  auto session = renew::Session::open(opts);
-  if (!session) return out.error(session.error());
-  auto rec = (*session)->use_account();
-  if (!rec) return out.error(rec.error());
+  auto a = open_account(o, false);
+  if (!a) return out.error(a.error());
+  auto* session = &a->session;
+  auto* rec = &a->record;
   auto acc = acme::account_fetch((*session)->client());
   if (!acc) return out.error(acc.error());
   rec->status = acc->status;
@@ -141,14 +166,10 @@ int run_update(const AccountOptions& o, const Globals& g) {
   Output out(g);
   auto emails = normalized_emails(o.emails);
   if (!emails) return out.error(emails.error());
-  auto opts = o.acme.server_options();
-  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
-  auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
-  if (!lock) return out.error(lock.error());
-  auto session = renew::Session::open(opts);
-  if (!session) return out.error(session.error());
-  auto rec = (*session)->use_account();
-  if (!rec) return out.error(rec.error());
+  auto a = open_account(o, true);
+  if (!a) return out.error(a.error());
+  auto* session = &a->session;
+  auto* rec = &a->record;
   auto acc = acme::account_update_contact((*session)->client(), *emails);
   if (!acc) return out.error(acc.error());
   rec->contact = acc->contact;
@@ -160,14 +181,10 @@ int run_update(const AccountOptions& o, const Globals& g) {
 
 int run_rollover(const AccountOptions& o, const Globals& g) {
   Output out(g);
-  auto opts = o.acme.server_options();
-  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
-  auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
-  if (!lock) return out.error(lock.error());
-  auto session = renew::Session::open(opts);
-  if (!session) return out.error(session.error());
-  auto rec = (*session)->use_account();
-  if (!rec) return out.error(rec.error());
+  auto a = open_account(o, true);
+  if (!a) return out.error(a.error());
+  auto* session = &a->session;
+  auto* rec = &a->record;
   auto key = crypto::generate_key(*crypto::parse_key_type(o.key_type));
   if (!key) return out.error(key.error());
   auto pem = crypto::private_key_to_pem(key->get(), std::nullopt);
@@ -193,14 +210,10 @@ int run_rollover(const AccountOptions& o, const Globals& g) {
 
 int run_deactivate(const AccountOptions& o, const Globals& g) {
   Output out(g);
-  auto opts = o.acme.server_options();
-  if (auto c = o.acme.check_server(); !c) return out.error(c.error());
-  auto lock = store::Lock::acquire(opts.state_dir, o.acme.lock_timeout);
-  if (!lock) return out.error(lock.error());
-  auto session = renew::Session::open(opts);
-  if (!session) return out.error(session.error());
-  auto rec = (*session)->use_account();
-  if (!rec) return out.error(rec.error());
+  auto a = open_account(o, true);
+  if (!a) return out.error(a.error());
+  auto* session = &a->session;
+  auto* rec = &a->record;
   auto acc = acme::account_deactivate((*session)->client());
   if (!acc) return out.error(acc.error());
   rec->status = acc->status.empty() ? "deactivated" : acc->status;

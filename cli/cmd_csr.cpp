@@ -57,12 +57,8 @@ int run_csr_create(const CsrCreateOptions& o, const Globals& g) {
   auto request = crypto::validate_csr_request(o.request);
   if (!request) return out.error(request.error());
 
-  std::optional<std::string> passphrase;
-  if (!o.passphrase_file.empty()) {
-    auto p = util::read_passphrase_file(o.passphrase_file);
-    if (!p) return out.error(p.error());
-    passphrase = std::move(*p);
-  }
+  auto passphrase = optional_passphrase(o.passphrase_file);
+  if (!passphrase) return out.error(passphrase.error());
   for (const auto& path : {o.key_out, o.out}) {
     if (!path.empty() && path != "-" && !o.force && util::file_exists(path))
       return out.error(Error(ErrorKind::problem, "writing " + path + ": file already exists")
@@ -74,7 +70,7 @@ int run_csr_create(const CsrCreateOptions& o, const Globals& g) {
   if (!o.key_file.empty()) {
     auto data = util::read_input(o.key_file);
     if (!data) return out.error(data.error());
-    auto k = crypto::load_private_key(*data, o.key_file == "-" ? "standard input" : o.key_file, passphrase);
+    auto k = crypto::load_private_key(*data, o.key_file == "-" ? "standard input" : o.key_file, *passphrase);
     if (!k) return out.error(k.error());
     key = std::move(*k);
   } else {
@@ -82,7 +78,7 @@ int run_csr_create(const CsrCreateOptions& o, const Globals& g) {
     auto k = crypto::generate_key(*type);
     if (!k) return out.error(k.error());
     key = std::move(*k);
-    auto pem = crypto::private_key_to_pem(key.get(), passphrase);
+    auto pem = crypto::private_key_to_pem(key.get(), *passphrase);
     if (!pem) return out.error(pem.error());
     key_pem = std::move(*pem);
   }

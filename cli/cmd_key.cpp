@@ -17,19 +17,15 @@ struct KeyGenerateOptions {
 
 int run_key_generate(const KeyGenerateOptions& o, const Globals& g) {
   Output out(g);
-  std::optional<std::string> passphrase;
-  if (!o.passphrase_file.empty()) {
-    auto p = util::read_passphrase_file(o.passphrase_file);
-    if (!p) return out.error(p.error());
-    passphrase = std::move(*p);
-  }
+  auto passphrase = optional_passphrase(o.passphrase_file);
+  if (!passphrase) return out.error(passphrase.error());
   if (o.out != "-" && !o.force && util::file_exists(o.out))
     return out.error(util::Error(util::ErrorKind::problem, "writing " + o.out + ": file already exists")
                          .with_hint("use --force to overwrite it"));
   auto type = crypto::parse_key_type(o.type);  // validated by CLI11 already
   auto key = crypto::generate_key(*type);
   if (!key) return out.error(key.error());
-  auto pem = crypto::private_key_to_pem(key->get(), passphrase);
+  auto pem = crypto::private_key_to_pem(key->get(), *passphrase);
   if (!pem) return out.error(pem.error());
   if (auto w = write_output(o.out, *pem, true, o.force); !w) return out.error(w.error());
   if (o.out == "-") return exit_ok;
@@ -40,10 +36,10 @@ int run_key_generate(const KeyGenerateOptions& o, const Globals& g) {
                     {"type", info.type_name},
                     {"algorithm", info.algorithm},
                     {"bits", info.bits},
-                    {"encrypted", passphrase.has_value()},
+                    {"encrypted", passphrase->has_value()},
                     {"public_key_sha256", info.spki_sha256}});
   } else {
-    out.info("wrote " + info.description() + " key to " + o.out + (passphrase ? " (encrypted)" : ""));
+    out.info("wrote " + info.description() + " key to " + o.out + (*passphrase ? " (encrypted)" : ""));
   }
   return exit_ok;
 }
@@ -55,16 +51,12 @@ struct KeyShowOptions {
 
 int run_key_show(const KeyShowOptions& o, const Globals& g) {
   Output out(g);
-  std::optional<std::string> passphrase;
-  if (!o.passphrase_file.empty()) {
-    auto p = util::read_passphrase_file(o.passphrase_file);
-    if (!p) return out.error(p.error());
-    passphrase = std::move(*p);
-  }
+  auto passphrase = optional_passphrase(o.passphrase_file);
+  if (!passphrase) return out.error(passphrase.error());
   auto data = util::read_input(o.file);
   if (!data) return out.error(data.error());
   const std::string source = o.file == "-" ? "standard input" : o.file;
-  auto key = crypto::load_private_key(*data, source, passphrase);
+  auto key = crypto::load_private_key(*data, source, *passphrase);
   if (!key) return out.error(key.error());
   auto info = crypto::key_info(key->get());
   if (out.json()) {
@@ -73,7 +65,7 @@ int run_key_show(const KeyShowOptions& o, const Globals& g) {
                     {"algorithm", info.algorithm},
                     {"curve", info.curve},
                     {"bits", info.bits},
-                    {"encrypted", passphrase.has_value()},
+                    {"encrypted", passphrase->has_value()},
                     {"public_key_sha256", info.spki_sha256}});
   } else if (!out.quiet()) {
     std::string text;
@@ -119,6 +111,13 @@ void add_key_commands(CLI::App& app, Context& ctx) {
   show->add_option("--passphrase-file", show_opts->passphrase_file, "Passphrase for an encrypted key");
   add_global_flags(show, ctx.globals);
   show->callback([&ctx, show_opts] { ctx.run = [&ctx, show_opts] { return run_key_show(*show_opts, ctx.globals); }; });
+}
+
+util::Result<std::optional<std::string>> optional_passphrase(const std::string& passphrase_file) {
+  if (passphrase_file.empty()) return std::optional<std::string>{};
+  auto p = util::read_passphrase_file(passphrase_file);
+  if (!p) return util::fail(std::move(p.error()));
+  return std::optional<std::string>(std::move(*p));
 }
 
 util::Result<void> write_output(const std::string& path, std::string_view data, bool private_file, bool force) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 
 #include "cli/output.hpp"
 
@@ -25,6 +26,9 @@ void add_renew_commands(CLI::App& app, Context& ctx);
 // Shared helpers for commands.
 std::string key_type_help();
 std::vector<std::string> key_type_names();
+
+// The passphrase from --passphrase-file, or none when the flag is empty.
+util::Result<std::optional<std::string>> optional_passphrase(const std::string& passphrase_file);
 
 // Writes `data` to `path` (or stdout for "-"); private files get mode 0600.
 util::Result<void> write_output(const std::string& path, std::string_view data, bool private_file, bool force);

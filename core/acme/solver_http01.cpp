@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/acme/listener.hpp"
 #include "core/acme/solver.hpp"
 #include "core/util/file.hpp"
 
@@ -27,57 +28,16 @@ namespace {
 
 constexpr std::string_view kPrefix = "/.well-known/acme-challenge/";
 
-// Binds a listening TCP socket on all addresses (IPv6 dual-stack, else IPv4).
-Result<int> listen_any(int port, const std::string& what) {
-  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1, zero = 0;
-  if (fd >= 0) {
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_any;
-    a.sin6_port = htons(static_cast<uint16_t>(port));
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 64) == 0) return fd;
-    int err = errno;
-    ::close(fd);
-    if (err == EADDRINUSE || err == EACCES)
-      return fail(util::Error(ErrorKind::bad_input, what + ": cannot listen on port " + std::to_string(port) + ": " +
-                                                        std::strerror(err))
-                      .with_hint(err == EADDRINUSE ? "another program uses the port: stop it, or use --webroot"
-                                                   : "ports below 1024 need root (or CAP_NET_BIND_SERVICE)"));
-  }
-  fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail(ErrorKind::internal, what + ": socket: " + std::strerror(errno));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 64) != 0) {
-    int err = errno;
-    ::close(fd);
-    return fail(util::Error(ErrorKind::bad_input,
-                            what + ": cannot listen on port " + std::to_string(port) + ": " + std::strerror(err))
-                    .with_hint("another program may use the port: stop it, or use --webroot"));
-  }
-  return fd;
-}
-
 class Http01Standalone final : public Solver {
  public:
   explicit Http01Standalone(int port) : port_(port) {}
-  ~Http01Standalone() override { stop(); }
 
   std::string_view type() const override { return "http-01"; }
 
   Result<void> start() override {
-    auto fd = listen_any(port_, "http-01");
+    auto fd = listen_any(port_, "http-01", "use --webroot");
     if (!fd) return fail(std::move(fd.error()));
-    listen_fd_ = *fd;
-    if (::pipe2(wake_, O_CLOEXEC) != 0) return fail(ErrorKind::internal, "pipe failed");
-    thread_ = std::thread([this] { serve(); });
-    return {};
+    return loop_.start(*fd, [this](int c) { handle(c); });
   }
 
   Result<void> present(const Identifier&, const std::string& token, const std::string& key_authorization) override {
@@ -92,37 +52,7 @@ class Http01Standalone final : public Solver {
   }
 
  private:
-  void stop() {
-    if (thread_.joinable()) {
-      (void)!::write(wake_[1], "x", 1);
-      thread_.join();
-    }
-    for (int* fd : {&listen_fd_, &wake_[0], &wake_[1]})
-      if (*fd >= 0) {
-        ::close(*fd);
-        *fd = -1;
-      }
-  }
-
-  void serve() {
-    for (;;) {
-      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[1].revents) return;
-      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      handle(c);
-      ::close(c);
-    }
-  }
-
   void handle(int c) {
-    timeval tv{2, 0};
-    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     std::string req;
     char buf[2048];
     while (req.find("\r\n\r\n") == std::string::npos && req.size() < 8192) {
@@ -154,11 +84,9 @@ class Http01Standalone final : public Solver {
   }
 
   int port_;
-  int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};
-  std::thread thread_;
   std::mutex mu_;
   std::map<std::string, std::string> tokens_;
+  AcceptLoop loop_;  // last: stopped first, while the tokens still exist
 };
 
 class Http01Webroot final : public Solver {

@@ -18,6 +18,7 @@
 
 #include <openssl/ssl.h>
 
+#include "core/acme/listener.hpp"
 #include "core/acme/solver.hpp"
 #include "core/crypto/der.hpp"
 #include "core/crypto/key.hpp"
@@ -107,7 +108,10 @@ Result<crypto::X509Ptr> make_challenge_cert(EVP_PKEY* key, const Identifier& id,
 class TlsAlpn01Server final : public Solver {
  public:
   explicit TlsAlpn01Server(int port) : port_(port) {}
-  ~TlsAlpn01Server() override { stop(); }
+  ~TlsAlpn01Server() override {
+    loop_.stop();
+    if (ctx_) SSL_CTX_free(ctx_);
+  }
   std::string_view type() const override { return "tls-alpn-01"; }
 
   Result<void> start() override {
@@ -120,43 +124,9 @@ class TlsAlpn01Server final : public Solver {
     SSL_CTX_set_alpn_select_cb(ctx_, &TlsAlpn01Server::select_alpn, this);
     SSL_CTX_set_client_hello_cb(ctx_, &TlsAlpn01Server::client_hello, this);
 
-    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1, zero = 0;
-    bool bound = false;
-    int err = 0;
-    if (fd >= 0) {
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-      sockaddr_in6 a{};
-      a.sin6_family = AF_INET6;
-      a.sin6_addr = in6addr_any;
-      a.sin6_port = htons(static_cast<uint16_t>(port_));
-      bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 64) == 0;
-      if (!bound) {
-        err = errno;
-        ::close(fd);
-      }
-    }
-    if (!bound && err != EADDRINUSE) {
-      fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port_));
-      bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 64) == 0;
-      if (!bound) {
-        err = errno;
-        ::close(fd);
-      }
-    }
-    if (!bound)
-      return fail(util::Error(ErrorKind::bad_input, "tls-alpn-01: cannot listen on port " + std::to_string(port_) + ": " +
-                                                        std::strerror(err))
-                      .with_hint("another program uses the port: stop it, or choose --tls-alpn-port"));
-    listen_fd_ = fd;
-    if (::pipe2(wake_, O_CLOEXEC) != 0) return fail(ErrorKind::internal, "pipe failed");
-    thread_ = std::thread([this] { serve(); });
-    return {};
+    auto fd = listen_any(port_, "tls-alpn-01", "choose --tls-alpn-port");
+    if (!fd) return fail(std::move(fd.error()));
+    return loop_.start(*fd, [this](int c) { handle(c); });
   }
 
   Result<void> present(const Identifier& id, const std::string&, const std::string& key_authz) override {
@@ -216,50 +186,20 @@ class TlsAlpn01Server final : public Solver {
     return SSL_CLIENT_HELLO_SUCCESS;
   }
 
-  void serve() {
-    for (;;) {
-      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
-      if (::poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[1].revents) return;
-      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      timeval tv{3, 0};
-      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      SSL* ssl = SSL_new(ctx_);
-      SSL_set_fd(ssl, c);
-      if (SSL_accept(ssl) == 1) SSL_shutdown(ssl);
-      SSL_free(ssl);
-      ERR_clear_error();
-      ::close(c);
-    }
-  }
-
-  void stop() {
-    if (thread_.joinable()) {
-      (void)!::write(wake_[1], "x", 1);
-      thread_.join();
-    }
-    for (int* fd : {&listen_fd_, &wake_[0], &wake_[1]})
-      if (*fd >= 0) {
-        ::close(*fd);
-        *fd = -1;
-      }
-    if (ctx_) SSL_CTX_free(ctx_);
-    ctx_ = nullptr;
+  void handle(int c) {
+    SSL* ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, c);
+    if (SSL_accept(ssl) == 1) SSL_shutdown(ssl);
+    SSL_free(ssl);
+    ERR_clear_error();
   }
 
   int port_;
-  int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};
   SSL_CTX* ctx_ = nullptr;
   crypto::EvpPkey key_;
-  std::thread thread_;
   std::mutex mu_;
   std::map<std::string, crypto::X509Ptr> certs_;
+  AcceptLoop loop_;
 };
 
 }  // namespace
