@@ -161,7 +161,7 @@ _certroute() {
         [[ $w == -* || $w == '=' ]] && continue
         case "$path" in
             '') path=$w ;;
-            key | csr | cert | account) path="$path $w" ;;
+            key | csr | cert | account | routes) path="$path $w" ;;
             *) break ;;  # a leaf command: the rest are its arguments
         esac
         argstart=$((i + 1))
@@ -172,7 +172,7 @@ _certroute() {
 
     case "$path" in
         '')
-            commands='key csr cert account issue revoke renew list versions rollback remove'
+            commands='key csr cert account issue revoke renew list versions rollback remove routes'
             opts='--help --version --json --quiet --no-color'
             ;;
         key)
@@ -189,6 +189,10 @@ _certroute() {
             ;;
         account)
             commands='register show update rollover deactivate'
+            opts='--help'
+            ;;
+        routes)
+            commands='lint match'
             opts='--help'
             ;;
         'key generate')
@@ -381,6 +385,28 @@ _certroute() {
                 fi
                 return
             fi
+            ;;
+        'routes lint')
+            case $prev in
+                --format)
+                    COMPREPLY=($(compgen -W 'text json sarif github' -- "$cur"))
+                    return
+                    ;;
+                --entrypoints | --explain)
+                    return  # free text
+                    ;;
+            esac
+            opts="--format --entrypoints --strict --explain $global"
+            positional_file=1
+            ;;
+        'routes match')
+            case $prev in
+                --url | --method | --header | --client-ip | --entrypoint | --sni)
+                    return  # free text
+                    ;;
+            esac
+            opts="--url --method --header --client-ip --entrypoint --sni --explain $global"
+            positional_file=1
             ;;
         *)
             return

@@ -4,7 +4,7 @@
 # command tree (`certroute __commands`).
 
 # The command groups: each takes a subcommand.
-set -g __certroute_groups key csr cert account
+set -g __certroute_groups key csr cert account routes
 
 # The command path typed so far ("", "key", "key generate", ...).
 function __certroute_path
@@ -183,6 +183,7 @@ complete -c certroute -n __certroute_using -a list -d 'List the certificates in 
 complete -c certroute -n __certroute_using -a versions -d 'List the stored versions of a certificate'
 complete -c certroute -n __certroute_using -a rollback -d "Switch a certificate's current version back (default: the previous one)"
 complete -c certroute -n __certroute_using -a remove -d 'Move a certificate out of the state directory (to removed/; never deleted)'
+complete -c certroute -n __certroute_using -a routes -d 'Lint Traefik dynamic configuration and explain routing'
 
 complete -c certroute -n '__certroute_using key' -a generate -d 'Generate a private key (0600, written atomically)'
 complete -c certroute -n '__certroute_using key' -a show -d "Show a private key's type, size and public-key hash"
@@ -307,3 +308,23 @@ complete -c certroute -n '__certroute_nth_arg versions 0' -a '(__certroute_cert_
 complete -c certroute -n '__certroute_nth_arg rollback 0' -a '(__certroute_cert_names)' -d 'Certificate in the state directory'
 complete -c certroute -n '__certroute_nth_arg rollback 1' -a '(__certroute_cert_versions)' -d 'Version to make current'
 complete -c certroute -n '__certroute_nth_arg remove 0' -a '(__certroute_cert_names)' -d 'Certificate in the state directory'
+
+complete -c certroute -n '__certroute_using routes' -a lint -d 'Check Traefik dynamic configuration; exit 1 on errors'
+complete -c certroute -n '__certroute_using routes' -a match -d 'Show which router serves a request, as Traefik decides it'
+
+# routes lint PATH...
+complete -c certroute -n '__certroute_using routes lint' -F
+complete -c certroute -n '__certroute_using routes lint' -l format -x -a 'text json sarif github' -d 'Output format (default text)'
+complete -c certroute -n '__certroute_using routes lint' -l entrypoints -x -d "The static configuration's entry points (comma-separated)"
+complete -c certroute -n '__certroute_using routes lint' -l strict -d 'Exit 1 on warnings too'
+complete -c certroute -n '__certroute_using routes lint' -l explain -x -d "Explain a diagnostic code ('all' lists them) and exit"
+
+# routes match PATH...
+complete -c certroute -n '__certroute_using routes match' -F
+complete -c certroute -n '__certroute_using routes match' -l url -x -d 'The request URL (http:// or https://), for HTTP routers'
+complete -c certroute -n '__certroute_using routes match' -l method -x -d 'The request method (default GET)'
+complete -c certroute -n '__certroute_using routes match' -l header -x -d "A request header 'Name: value' (repeatable)"
+complete -c certroute -n '__certroute_using routes match' -l client-ip -x -d "The client's IP address, for ClientIP matchers"
+complete -c certroute -n '__certroute_using routes match' -l entrypoint -x -d 'Only routers on this entry point'
+complete -c certroute -n '__certroute_using routes match' -l sni -x -a '(__fish_print_hostnames)' -d 'A TLS server name, to match TCP routers instead'
+complete -c certroute -n '__certroute_using routes match' -l explain -d 'List every candidate router and why it did not match'
