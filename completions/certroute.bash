@@ -10,6 +10,7 @@ _certroute_key_types='ec-p256 ec-p384 rsa-2048 rsa-3072 rsa-4096 ed25519'
 _certroute_servers='letsencrypt letsencrypt-staging zerossl google google-staging buypass buypass-staging'
 _certroute_challenges='http-01 dns-01 tls-alpn-01'
 _certroute_reasons='unspecified keyCompromise affiliationChanged superseded cessationOfOperation'
+_certroute_render_targets='nginx haproxy caddy caddyfile traefik gateway-api ingress ingressroute'
 # The options every ACME command takes (account ..., issue, revoke).
 _certroute_acme_options='--server --ca-bundle --state-dir --max-wait --lock-timeout'
 
@@ -192,7 +193,7 @@ _certroute() {
             opts='--help'
             ;;
         routes)
-            commands='lint match'
+            commands='lint match render'
             opts='--help'
             ;;
         'key generate')
@@ -406,6 +407,23 @@ _certroute() {
                     ;;
             esac
             opts="--url --method --header --client-ip --entrypoint --sni --explain $global"
+            positional_file=1
+            ;;
+        'routes render')
+            case $prev in
+                --to)
+                    COMPREPLY=($(compgen -W "$_certroute_render_targets" -- "$cur"))
+                    return
+                    ;;
+                -o | --out)
+                    _certroute_files  # a file, or a directory ending in '/'
+                    return
+                    ;;
+                --entrypoint | --namespace)
+                    return  # free text
+                    ;;
+            esac
+            opts="--to --out --strict --entrypoint --namespace --standalone $global"
             positional_file=1
             ;;
         *)

@@ -102,6 +102,18 @@ function __certroute_challenges
         tls-alpn-01 'TLS on port 443 with ALPN acme-tls/1 (built-in listener)'
 end
 
+function __certroute_render_targets
+    printf '%s\t%s\n' \
+        nginx 'nginx server/location blocks to include in http {} (--standalone: a whole nginx.conf)' \
+        haproxy 'A whole haproxy.cfg: frontends per entry point, ACLs, backends' \
+        caddy 'Caddy JSON config for caddy run --config' \
+        caddyfile 'A Caddyfile' \
+        traefik 'The same dynamic configuration, normalised: one file, sorted, v3 rule syntax' \
+        gateway-api 'Kubernetes Gateway API: Gateway, HTTPRoute, TLSRoute/TCPRoute' \
+        ingress 'Kubernetes networking.k8s.io/v1 Ingress' \
+        ingressroute 'Traefik CRDs (traefik.io/v1alpha1): IngressRoute, Middleware, TLSOption'
+end
+
 function __certroute_reasons
     printf '%s\t%s\n' \
         unspecified 'No reason given (default)' \
@@ -183,7 +195,7 @@ complete -c certroute -n __certroute_using -a list -d 'List the certificates in 
 complete -c certroute -n __certroute_using -a versions -d 'List the stored versions of a certificate'
 complete -c certroute -n __certroute_using -a rollback -d "Switch a certificate's current version back (default: the previous one)"
 complete -c certroute -n __certroute_using -a remove -d 'Move a certificate out of the state directory (to removed/; never deleted)'
-complete -c certroute -n __certroute_using -a routes -d 'Lint Traefik dynamic configuration and explain routing'
+complete -c certroute -n __certroute_using -a routes -d 'Lint Traefik dynamic configuration, explain routing, render it for other proxies'
 
 complete -c certroute -n '__certroute_using key' -a generate -d 'Generate a private key (0600, written atomically)'
 complete -c certroute -n '__certroute_using key' -a show -d "Show a private key's type, size and public-key hash"
@@ -311,6 +323,7 @@ complete -c certroute -n '__certroute_nth_arg remove 0' -a '(__certroute_cert_na
 
 complete -c certroute -n '__certroute_using routes' -a lint -d 'Check Traefik dynamic configuration; exit 1 on errors'
 complete -c certroute -n '__certroute_using routes' -a match -d 'Show which router serves a request, as Traefik decides it'
+complete -c certroute -n '__certroute_using routes' -a render -d 'Render route files for nginx, HAProxy, Caddy or Kubernetes'
 
 # routes lint PATH...
 complete -c certroute -n '__certroute_using routes lint' -F
@@ -328,3 +341,12 @@ complete -c certroute -n '__certroute_using routes match' -l client-ip -x -d "Th
 complete -c certroute -n '__certroute_using routes match' -l entrypoint -x -d 'Only routers on this entry point'
 complete -c certroute -n '__certroute_using routes match' -l sni -x -a '(__fish_print_hostnames)' -d 'A TLS server name, to match TCP routers instead'
 complete -c certroute -n '__certroute_using routes match' -l explain -d 'List every candidate router and why it did not match'
+
+# routes render --to TARGET PATH...
+complete -c certroute -n '__certroute_using routes render' -F
+complete -c certroute -n '__certroute_using routes render' -l to -x -a '(__certroute_render_targets)' -d 'The target to render for'
+complete -c certroute -n '__certroute_using routes render' -s o -l out -r -F -d 'Write to FILE, or into DIR/ with the files the config needs (default stdout)'
+complete -c certroute -n '__certroute_using routes render' -l strict -d 'Exit 1 when the target cannot express something'
+complete -c certroute -n '__certroute_using routes render' -l entrypoint -x -d 'NAME=[ADDR]:PORT the rendered proxy listens on (default web=:80, websecure=:443)'
+complete -c certroute -n '__certroute_using routes render' -l namespace -x -d 'Kubernetes namespace (default default)'
+complete -c certroute -n '__certroute_using routes render' -l standalone -d 'nginx: a whole nginx.conf instead of an http{} include'
