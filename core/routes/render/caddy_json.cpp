@@ -18,6 +18,7 @@
 
 #include "core/routes/decode.hpp"
 #include "core/routes/render/analysis.hpp"
+#include "core/routes/render/common.hpp"
 #include "core/routes/render/renderer.hpp"
 #include "core/util/base64.hpp"
 
@@ -26,38 +27,16 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-const DocNode* child(const DocNode* n, std::string_view key) { return n && n->is_mapping() ? n->find(key) : nullptr; }
-
-bool truthy(const DocNode* n, std::string_view key) {
-  const DocNode* v = child(n, key);
-  return v && v->is_scalar() && parse_go_bool(v->text).value_or(false);
-}
-
-std::vector<std::string> strings(const DocNode* n) {
-  std::vector<std::string> out;
-  if (n && n->is_sequence())
-    for (const auto& i : n->items)
-      if (i.is_scalar()) out.push_back(i.text);
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string one_line(std::string_view s) {
-  std::string out;
-  for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
-  return out;
-}
+using common::capture_groups;
+using common::child;
+using common::join;
+using common::listen_address;
+using common::lower;
+using common::one_line;
+using common::parse_url;
+using common::strings;
+using common::truthy;
+using common::Url;
 
 // A Go duration as Caddy takes it ("30s"); "" if invalid.
 std::string caddy_duration(std::string_view go) {
@@ -111,79 +90,6 @@ std::string replacement_placeholders(std::string_view repl, const std::string& n
     i = brace ? j : j - 1;
   }
   return out;
-}
-
-int capture_groups(std::string_view re) {
-  int n = 0;
-  bool in_class = false;
-  for (std::size_t i = 0; i < re.size(); ++i) {
-    char c = re[i];
-    if (c == '\\') {
-      ++i;
-      continue;
-    }
-    if (in_class) {
-      if (c == ']') in_class = false;
-      continue;
-    }
-    if (c == '[') {
-      in_class = true;
-      if (i + 1 < re.size() && re[i + 1] == ']') ++i;
-      continue;
-    }
-    if (c == '(') {
-      if (i + 1 < re.size() && re[i + 1] == '?') {
-        if (i + 2 < re.size() && (re[i + 2] == 'P' || re[i + 2] == '<')) ++n;
-        continue;
-      }
-      ++n;
-    }
-  }
-  return n;
-}
-
-struct Url {
-  std::string scheme, host, path;
-  int port = 0;
-  bool ok = false;
-};
-
-Url parse_url(std::string_view s) {
-  Url u;
-  auto colon = s.find("://");
-  if (colon == std::string_view::npos) return u;
-  u.scheme = lower(s.substr(0, colon));
-  std::string_view rest = s.substr(colon + 3);
-  auto slash = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, slash);
-  u.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return u;
-    u.host = std::string(authority.substr(0, close + 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
-  } else {
-    auto c = authority.rfind(':');
-    u.host = std::string(authority.substr(0, c));
-    if (c != std::string_view::npos) port = authority.substr(c + 1);
-  }
-  if (!port.empty()) {
-    auto p = parse_go_int(port);
-    if (!p || *p < 1 || *p > 65535) return u;
-    u.port = static_cast<int>(*p);
-  } else {
-    u.port = u.scheme == "https" ? 443 : 80;
-  }
-  u.ok = !u.host.empty() && (u.scheme == "http" || u.scheme == "https" || u.scheme == "h2c");
-  return u;
-}
-
-std::string listen_address(const EntryPoint& ep) {
-  std::string a = ep.address;
-  if (a.find(':') != std::string::npos) a = "[" + a + "]";
-  return a + ":" + std::to_string(ep.port);
 }
 
 std::string_view tls_version(std::string_view go) {
@@ -788,23 +694,7 @@ class Caddy {
   }
 
   void basic_auth(const Middleware& m, const DocNode* n, json& list) {
-    std::vector<std::string> users = strings(child(n, "users"));
-    if (std::string file = field(n, {"usersFile"}); !file.empty()) {
-      std::string err;
-      if (auto text = file_or_content(file, err)) {
-        std::size_t start = 0;
-        while (start <= text->size()) {
-          auto nl = text->find('\n', start);
-          std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-          if (!line.empty() && line.back() == '\r') line.pop_back();
-          if (!line.empty() && line[0] != '#') users.push_back(line);
-          if (nl == std::string::npos) break;
-          start = nl + 1;
-        }
-      } else {
-        unsupported(m.pos, "middleware '" + m.name + "' (basicAuth): usersFile " + file + ": " + err + "; its users are left out");
-      }
-    }
+    std::vector<std::string> users = common::basic_auth_users(m, n, diags_);
     json accounts = json::array();
     std::set<std::string> seen;
     for (const auto& u : users) {

@@ -14,6 +14,7 @@
 
 #include "core/routes/decode.hpp"
 #include "core/routes/render/analysis.hpp"
+#include "core/routes/render/common.hpp"
 #include "core/routes/render/renderer.hpp"
 
 namespace certroute::routes::render {
@@ -27,32 +28,10 @@ constexpr const char* kV1alpha2 = "gateway.networking.k8s.io/v1alpha2";
 
 std::string bt(std::string_view s) { return "`" + std::string(s) + "`"; }
 
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return o;
-}
-
-// RFC 1123 host name as Gateway API takes it: labels of [a-z0-9-], no IP.
-bool valid_hostname(std::string_view h) {
-  if (h.empty() || h.size() > 253) return false;
-  bool all_digits_or_dots = true;
-  std::size_t label = 0;
-  for (std::size_t i = 0; i < h.size(); ++i) {
-    char c = h[i];
-    if (c == '.') {
-      if (label == 0 || h[i - 1] == '-') return false;
-      label = 0;
-      continue;
-    }
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    if (label == 0 && c == '-') return false;
-    if (++label > 63) return false;
-    if (!(c >= '0' && c <= '9')) all_digits_or_dots = false;
-  }
-  return label > 0 && h.back() != '-' && !all_digits_or_dots;
-}
+// lower: ASCII letters only; valid_hostname: RFC 1123 host name as Gateway
+// API and Ingress take it (labels of [a-z0-9-], no IP).
+std::string lower(std::string_view s) { return common::ascii_lower(s); }
+using common::valid_hostname;
 
 bool valid_header_name(std::string_view n) {
   if (n.empty() || n.size() > 256) return false;
@@ -89,23 +68,7 @@ std::optional<std::string> host_regexp_as_hostname(std::string re, bool& any) {
       any = true;
       return std::string();
     }
-  for (std::string_view head : {"^.+\\.", "^.*\\.", "^(.+)\\.", "^(.*)\\."}) {
-    if (!re.starts_with(head) || !re.ends_with("$")) continue;
-    std::string rest = re.substr(head.size(), re.size() - head.size() - 1);
-    std::string domain;
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-      if (rest[i] == '\\' && i + 1 < rest.size() && rest[i + 1] == '.') {
-        domain += '.';
-        ++i;
-      } else if ((rest[i] >= 'a' && rest[i] <= 'z') || (rest[i] >= '0' && rest[i] <= '9') || rest[i] == '-') {
-        domain += rest[i];
-      } else {
-        return std::nullopt;
-      }
-    }
-    if (valid_hostname(domain)) return "*." + domain;
-  }
-  return std::nullopt;
+  return common::host_regexp_wildcard(re, {"^.+\\.", "^.*\\.", "^(.+)\\.", "^(.*)\\."});
 }
 
 const std::set<std::string, std::less<>> kMethods = {"GET",     "HEAD",  "POST",  "PUT",  "DELETE",

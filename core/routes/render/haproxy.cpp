@@ -20,6 +20,7 @@
 
 #include "core/routes/decode.hpp"
 #include "core/routes/render/analysis.hpp"
+#include "core/routes/render/common.hpp"
 #include "core/routes/render/renderer.hpp"
 
 namespace certroute::routes::render {
@@ -78,17 +79,16 @@ std::string sanitize(std::string_view s) {
   return out;
 }
 
-std::string one_line(std::string_view s) {
-  std::string out;
-  for (char c : s) out += (c == '\n' || c == '\r') ? ' ' : c;
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using common::capture_groups;
+using common::child;
+using common::join;
+using common::listen_address;
+using common::lower;
+using common::one_line;
+using common::parse_url;
+using common::strings;
+using common::truthy;
+using common::Url;
 
 bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
 
@@ -143,103 +143,7 @@ std::optional<std::string> go_replacement(std::string_view repl, int shift) {
   return out;
 }
 
-// Capturing groups of a regular expression (RE2 syntax).
-int capture_groups(std::string_view re) {
-  int n = 0;
-  bool in_class = false;
-  for (std::size_t i = 0; i < re.size(); ++i) {
-    char c = re[i];
-    if (c == '\\') {
-      ++i;
-      continue;
-    }
-    if (in_class) {
-      if (c == ']') in_class = false;
-      continue;
-    }
-    if (c == '[') {
-      in_class = true;
-      if (i + 1 < re.size() && re[i + 1] == ']') ++i;
-      continue;
-    }
-    if (c == '(') {
-      if (i + 1 < re.size() && re[i + 1] == '?') {
-        if (i + 2 < re.size() && (re[i + 2] == 'P' || re[i + 2] == '<')) ++n;  // named group
-        continue;
-      }
-      ++n;
-    }
-  }
-  return n;
-}
-
-struct Url {
-  std::string scheme, host, path;
-  int port = 0;
-  bool ok = false;
-};
-
-Url parse_url(std::string_view s) {
-  Url u;
-  auto colon = s.find("://");
-  if (colon == std::string_view::npos) return u;
-  u.scheme = lower(s.substr(0, colon));
-  std::string_view rest = s.substr(colon + 3);
-  auto slash = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, slash);
-  u.path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return u;
-    u.host = std::string(authority.substr(0, close + 1));
-    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
-  } else {
-    auto c = authority.rfind(':');
-    u.host = std::string(authority.substr(0, c));
-    if (c != std::string_view::npos) port = authority.substr(c + 1);
-  }
-  if (!port.empty()) {
-    auto p = parse_go_int(port);
-    if (!p || *p < 1 || *p > 65535) return u;
-    u.port = static_cast<int>(*p);
-  } else {
-    u.port = u.scheme == "https" ? 443 : 80;
-  }
-  u.ok = !u.host.empty() && (u.scheme == "http" || u.scheme == "https" || u.scheme == "h2c");
-  return u;
-}
-
-bool truthy(const DocNode* n, std::string_view key) {
-  if (!n || !n->is_mapping()) return false;
-  const DocNode* v = n->find(key);
-  return v && v->is_scalar() && parse_go_bool(v->text).value_or(false);
-}
-
-const DocNode* child(const DocNode* n, std::string_view key) { return n && n->is_mapping() ? n->find(key) : nullptr; }
-
-std::vector<std::string> strings(const DocNode* n) {
-  std::vector<std::string> out;
-  if (n && n->is_sequence())
-    for (const auto& i : n->items)
-      if (i.is_scalar()) out.push_back(i.text);
-  return out;
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? std::string(sep) : "") + v[i];
-  return out;
-}
-
 std::string ep_name(const EntryPoint& ep) { return sanitize(ep.name); }
-
-std::string bind_address(const EntryPoint& ep) {
-  std::string a = ep.address;
-  if (a.find(':') != std::string::npos) a = "[" + a + "]";  // IPv6 literal
-  return a + ":" + std::to_string(ep.port);
-}
 
 // Go cipher-suite names (Traefik's cipherSuites) as OpenSSL names; TLS 1.3
 // suites go to `ciphersuites`.
@@ -425,7 +329,7 @@ class Haproxy {
     std::vector<const Route*> plain, secure;
     for (auto& r : http) (r->router->tls ? secure : plain).push_back(r.get());
     std::string name = unique(ep_name(ep));
-    const std::string addr = bind_address(ep);
+    const std::string addr = listen_address(ep);
     const std::string comment = "# entry point " + ep.name + " (" + addr + ")";
     if (tcp.empty() && secure.empty()) {
       http_frontend(name, comment, "bind " + addr, plain, false);
@@ -1065,23 +969,7 @@ class Haproxy {
   }
 
   void basic_auth(const Middleware& m, const DocNode* n, Section& b) {
-    std::vector<std::string> users = strings(child(n, "users"));
-    if (std::string file = field(n, {"usersFile"}); !file.empty()) {
-      std::string err;
-      if (auto text = file_or_content(file, err)) {
-        std::size_t start = 0;
-        while (start <= text->size()) {
-          auto nl = text->find('\n', start);
-          std::string line = text->substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-          if (!line.empty() && line.back() == '\r') line.pop_back();
-          if (!line.empty() && line[0] != '#') users.push_back(line);
-          if (nl == std::string::npos) break;
-          start = nl + 1;
-        }
-      } else {
-        unsupported(m.pos, "middleware '" + m.name + "' (basicAuth): usersFile " + file + ": " + err + "; its users are left out");
-      }
-    }
+    std::vector<std::string> users = common::basic_auth_users(m, n, diags_);
     std::string list = unique("ul_" + sanitize(m.name));
     Section ul{"userlist " + list, {"# basicAuth users of middleware " + qualified(m.name)}};
     std::set<std::string> seen;

@@ -12,6 +12,7 @@
 
 #include "core/routes/decode.hpp"
 #include "core/routes/render/analysis.hpp"
+#include "core/routes/render/common.hpp"
 #include "core/routes/render/renderer.hpp"
 
 namespace certroute::routes::render {
@@ -19,52 +20,16 @@ namespace {
 
 using oj = nlohmann::ordered_json;
 
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return o;
-}
-
-bool valid_hostname(std::string_view h) {
-  if (h.empty() || h.size() > 253) return false;
-  bool digits_only = true;
-  std::size_t label = 0;
-  for (std::size_t i = 0; i < h.size(); ++i) {
-    char c = h[i];
-    if (c == '.') {
-      if (label == 0 || h[i - 1] == '-') return false;
-      label = 0;
-      continue;
-    }
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    if ((label == 0 && c == '-') || ++label > 63) return false;
-    if (!(c >= '0' && c <= '9')) digits_only = false;
-  }
-  return label > 0 && h.back() != '-' && !digits_only;
-}
+// lower: ASCII letters only; valid_hostname: RFC 1123 host name as Gateway
+// API and Ingress take it (labels of [a-z0-9-], no IP).
+std::string lower(std::string_view s) { return common::ascii_lower(s); }
+using common::valid_hostname;
 
 // HostRegexp of the form ^[^.]+\.example\.com$: Ingress's *.example.com
 // (exactly one label). "" when it is not of that form.
 std::string host_regexp_as_wildcard(std::string re) {
   if (re.starts_with("(?i)")) re = re.substr(4);
-  for (std::string_view head : {"^[^.]+\\.", "^[^.]*\\."}) {
-    if (!re.starts_with(head) || !re.ends_with("$")) continue;
-    std::string rest = re.substr(head.size(), re.size() - head.size() - 1);
-    std::string domain;
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-      if (rest[i] == '\\' && i + 1 < rest.size() && rest[i + 1] == '.') {
-        domain += '.';
-        ++i;
-      } else if ((rest[i] >= 'a' && rest[i] <= 'z') || (rest[i] >= '0' && rest[i] <= '9') || rest[i] == '-') {
-        domain += rest[i];
-      } else {
-        return {};
-      }
-    }
-    if (valid_hostname(domain)) return "*." + domain;
-  }
-  return {};
+  return common::host_regexp_wildcard(re, {"^[^.]+\\.", "^[^.]*\\."}).value_or("");
 }
 
 struct IngressPath {
