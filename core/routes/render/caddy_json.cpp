@@ -415,12 +415,15 @@ class Caddy {
         return std::pair<std::string, json>{"vars_regexp",
                                             {{"{http.request.host}", {{"pattern", upper ? a0 : "(?i)" + a0}}}}};
       }
+      // Caddy's path and path_regexp matchers clean the path first ("//" ->
+      // "/"); Traefik matches the path as sent. The placeholder is the path
+      // as sent (decoded), so match that instead.
       case Matcher::path:
-        return std::pair<std::string, json>{"path_regexp", {{"pattern", exact_re(a0)}}};
+        return std::pair<std::string, json>{"vars_regexp", {{"{http.request.uri.path}", {{"pattern", exact_re(a0)}}}}};
       case Matcher::path_prefix:
-        return std::pair<std::string, json>{"path_regexp", {{"pattern", "^" + quote_meta(a0)}}};
+        return std::pair<std::string, json>{"vars_regexp", {{"{http.request.uri.path}", {{"pattern", "^" + quote_meta(a0)}}}}};
       case Matcher::path_regexp:
-        return std::pair<std::string, json>{"path_regexp", {{"pattern", a0}}};
+        return std::pair<std::string, json>{"vars_regexp", {{"{http.request.uri.path}", {{"pattern", a0}}}}};
       case Matcher::method:
         return std::pair<std::string, json>{"method", json::array({m.args[0].normalized})};
       case Matcher::header: {
