@@ -95,24 +95,6 @@ class JsonParser {
     return true;
   }
 
-  static void put_utf8(std::string& o, std::uint32_t cp) {
-    if (cp < 0x80) {
-      o += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      o += static_cast<char>(0xC0 | (cp >> 6));
-      o += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      o += static_cast<char>(0xE0 | (cp >> 12));
-      o += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      o += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      o += static_cast<char>(0xF0 | (cp >> 18));
-      o += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      o += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      o += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
   bool hex4(std::uint32_t& v) {
     if (i_ + 4 > s_.size()) return error("invalid \\u escape");
     v = 0;
@@ -171,7 +153,7 @@ class JsonParser {
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;  // a lone surrogate, as Go decodes it
           }
-          put_utf8(out, cp);
+          append_utf8(out, cp);
           break;
         }
         default: --i_; return error(std::string("invalid escape '\\") + e + "'");

@@ -211,24 +211,6 @@ class Lexer {
     return -1;
   }
 
-  static void put_utf8(std::string& o, std::uint32_t cp) {
-    if (cp < 0x80) {
-      o += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      o += static_cast<char>(0xC0 | (cp >> 6));
-      o += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      o += static_cast<char>(0xE0 | (cp >> 12));
-      o += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      o += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      o += static_cast<char>(0xF0 | (cp >> 18));
-      o += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      o += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      o += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
   // Go's interpreted string literal.
   Token interpreted_string(Token& t) {
     std::size_t k = i_ + 1;
@@ -274,7 +256,7 @@ class Lexer {
           }
           if (e == 'x') v += static_cast<char>(cp);
           else if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return bad_at(t, esc, 2, "invalid Unicode escape");
-          else put_utf8(v, cp);
+          else append_utf8(v, cp);
           break;
         }
         default:

@@ -56,4 +56,7 @@ class SourceSet {
   std::vector<SourceFile> files_;
 };
 
+// Appends a Unicode code point to `out` as UTF-8 (JSON and rule-string escapes).
+void append_utf8(std::string& out, std::uint32_t cp);
+
 }  // namespace certroute::routes
