@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
       {{"issue", "revoke"}, add_issue_commands},
       {{"renew", "list", "versions", "rollback", "remove"}, add_renew_commands},
       {{"routes"}, add_routes_commands},
+      {{"whoami"}, add_whoami_command},
   };
   const Group* only = nullptr;
   if (argc > 1) {
