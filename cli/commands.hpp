@@ -23,6 +23,7 @@ void add_account_commands(CLI::App& app, Context& ctx);
 void add_issue_commands(CLI::App& app, Context& ctx);
 void add_renew_commands(CLI::App& app, Context& ctx);
 void add_whoami_command(CLI::App& app, Context& ctx);
+void add_proxy_commands(CLI::App& app, Context& ctx);
 // `routes render`, added below the `routes` command.
 void add_routes_render_command(CLI::App* routes, Context& ctx);
 

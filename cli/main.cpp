@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
       {{"renew", "list", "versions", "rollback", "remove"}, add_renew_commands},
       {{"routes"}, add_routes_commands},
       {{"whoami"}, add_whoami_command},
+      {{"proxy"}, add_proxy_commands},
   };
   const Group* only = nullptr;
   if (argc > 1) {

@@ -230,6 +230,12 @@ constexpr std::array kCodes = {
              "do what Traefik would. Nothing is dropped silently: each such place is reported here.\n"
              "With --strict these are errors and render exits 1.\n"
              "Fix: rewrite the route with what the target supports, or handle it in the target by hand."},
+    CodeInfo{Code::unsupported_by_proxy, "CR051", error, "unsupported-by-proxy",
+             "something `certroute proxy` cannot serve",
+             "proxy: a router uses a middleware, a service type or an option that certroute's proxy does\n"
+             "not implement, so serving it would not do what Traefik does. The proxy refuses the whole\n"
+             "configuration (on reload it keeps serving the previous one) instead of ignoring it.\n"
+             "Fix: remove the feature from the router, or serve this configuration with Traefik."},
 };
 
 }  // namespace

@@ -54,6 +54,7 @@ enum class Code {
   shadowed_router,        // CR043
   sni_without_tls,        // CR044
   unsupported_by_target,  // CR050 (routes render)
+  unsupported_by_proxy,   // CR051 (proxy)
 };
 
 struct CodeInfo {

@@ -1,0 +1,1589 @@
+#include "core/proxy/server.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ssl.hpp>
+
+#include "core/proxy/access_log.hpp"
+#include "core/proxy/net.hpp"
+
+namespace certroute::proxy {
+
+using asio::awaitable;
+using asio::ip::tcp;
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using SslStream = asio::ssl::stream<tcp::socket>;
+
+constexpr std::size_t kBodyBuffer = 32 * 1024;
+// Bodies up to this size are copied behind the head and sent as one buffer.
+constexpr std::size_t kCoalesce = 4096;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// A growable byte buffer with a read position: bytes [start, end) are unread.
+struct Buffer {
+  std::unique_ptr<char[]> data;
+  std::size_t cap = 0, start = 0, end = 0;
+
+  explicit Buffer(std::size_t c = 0) {
+    if (c) reserve(c);
+  }
+  void reserve(std::size_t c) {
+    if (c <= cap) return;
+    auto d = std::make_unique<char[]>(c);
+    if (end > start) std::memcpy(d.get(), data.get() + start, end - start);
+    end -= start;
+    start = 0;
+    data = std::move(d);
+    cap = c;
+  }
+  std::string_view view() const { return {data.get() + start, end - start}; }
+  std::size_t size() const { return end - start; }
+  void consume(std::size_t n) {
+    start += n;
+    if (start >= end) start = end = 0;
+  }
+  // Moves unread bytes to the front so there is room to read more.
+  void compact() {
+    if (start == 0) return;
+    std::memmove(data.get(), data.get() + start, end - start);
+    end -= start;
+    start = 0;
+  }
+  char* space() { return data.get() + end; }
+  std::size_t room() const { return cap - end; }
+  void clear() { start = end = 0; }
+};
+
+bool idempotent(std::string_view m) {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+}
+
+// Hop-by-hop headers (RFC 9110 7.6.1) plus the ones the proxy sets itself.
+bool hop_by_hop(std::string_view name) {
+  switch (name.size()) {
+    case 2: return http1::iequals(name, "te");
+    case 7: return http1::iequals(name, "trailer") || http1::iequals(name, "upgrade");
+    case 10: return http1::iequals(name, "connection") || http1::iequals(name, "keep-alive");
+    case 16: return http1::iequals(name, "proxy-connection");
+    case 17: return http1::iequals(name, "transfer-encoding");
+    case 19: return http1::iequals(name, "proxy-authorization") || http1::iequals(name, "proxy-authenticate");
+    default: return false;
+  }
+}
+
+bool forwarded_header(std::string_view name) {
+  if (name.size() >= 11 && http1::iequals(name.substr(0, 11), "x-forwarded")) {
+    return http1::iequals(name, "x-forwarded-for") || http1::iequals(name, "x-forwarded-proto") ||
+           http1::iequals(name, "x-forwarded-host") || http1::iequals(name, "x-forwarded-port") ||
+           http1::iequals(name, "x-forwarded-server") || http1::iequals(name, "x-forwarded-prefix");
+  }
+  return http1::iequals(name, "x-real-ip") || http1::iequals(name, "forwarded");
+}
+
+void append_number(std::string& s, std::uint64_t v) {
+  char b[24];
+  auto [p, ec] = std::to_chars(b, b + sizeof b, v);
+  s.append(b, p);
+}
+
+std::string plain_reply(const Reply& r, bool close, int minor) {
+  std::string out;
+  out.reserve(160 + r.body.size());
+  out += minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_number(out, static_cast<std::uint64_t>(r.status));
+  out += ' ';
+  out += http1::reason_phrase(r.status);
+  out += "\r\n";
+  bool has_type = false;
+  for (const auto& [k, v] : r.headers) {
+    if (http1::iequals(k, "content-type")) has_type = true;
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  if (!has_type) out += "Content-Type: text/plain; charset=utf-8\r\n";
+  out += "Content-Length: ";
+  append_number(out, r.body.size());
+  out += "\r\n";
+  if (close) out += "Connection: close\r\n";
+  else if (minor == 0) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+Reply error_reply(int status, std::string body) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  if (!r.body.empty() && r.body.back() != '\n') r.body += '\n';
+  return r;
+}
+
+std::string host_name() {
+  char b[256] = {};
+  ::gethostname(b, sizeof b - 1);
+  return b;
+}
+
+}  // namespace
+
+// ---- shared state ------------------------------------------------------------------
+
+struct Worker;
+
+struct Proxy::Impl {
+  ServerOptions options;
+  std::mutex mu;  // guards current/tls_current
+  std::shared_ptr<Snapshot> current;
+  std::shared_ptr<TlsStore> tls_current;
+  std::shared_ptr<asio::ssl::context> ssl_current;
+  std::atomic<std::uint64_t> generation{1};
+  std::atomic<std::size_t> connections{0};
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::string hostname = host_name();
+  std::atomic<bool> draining{false};
+
+  void set(std::shared_ptr<Snapshot> s, std::shared_ptr<TlsStore> t) {
+    std::shared_ptr<asio::ssl::context> ctx;
+    if (t && t->initial_context()) {
+      SSL_CTX_up_ref(t->initial_context());
+      ctx = std::make_shared<asio::ssl::context>(t->initial_context());
+    }
+    std::lock_guard lock(mu);
+    current = std::move(s);
+    tls_current = std::move(t);
+    ssl_current = std::move(ctx);
+    current->generation = generation.fetch_add(1) + 1;
+  }
+};
+
+// Idle upstream connections of one worker, per server ("host:port").
+struct Pool {
+  struct Idle {
+    tcp::socket socket;
+    Clock::time_point since;
+  };
+  std::unordered_map<std::string, std::vector<Idle>> idle;
+
+  std::optional<tcp::socket> take(const std::string& key, std::chrono::milliseconds max_idle) {
+    auto it = idle.find(key);
+    if (it == idle.end()) return std::nullopt;
+    auto& v = it->second;
+    auto now = Clock::now();
+    while (!v.empty()) {
+      Idle i = std::move(v.back());
+      v.pop_back();
+      if (now - i.since < max_idle) return std::move(i.socket);
+      asio::error_code ec;
+      i.socket.close(ec);
+    }
+    return std::nullopt;
+  }
+  void put(const std::string& key, tcp::socket s, std::size_t max) {
+    auto& v = idle[key];
+    if (v.size() >= max) {
+      asio::error_code ec;
+      v.front().socket.close(ec);
+      v.erase(v.begin());
+    }
+    v.push_back({std::move(s), Clock::now()});
+  }
+  void clear() {
+    for (auto& [k, v] : idle)
+      for (auto& i : v) {
+        asio::error_code ec;
+        i.socket.close(ec);
+      }
+    idle.clear();
+  }
+};
+
+struct Listener {
+  std::string entry_point;
+  std::unique_ptr<tcp::acceptor> acceptor;
+};
+
+struct Session;
+
+struct Worker {
+  int index = 0;
+  Proxy::Impl* proxy = nullptr;
+  // One thread runs it, and only that thread does I/O on its sockets: the
+  // reactor's per-descriptor locking is not needed (posting from the control
+  // thread still is, so the scheduler keeps its lock).
+  asio::io_context ctx{ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  std::vector<Listener> listeners;
+  std::shared_ptr<Snapshot> snap;
+  std::shared_ptr<asio::ssl::context> ssl;
+  std::uint64_t gen = 0;
+  Pool pool;
+  std::unordered_set<Session*> sessions;
+  std::vector<std::unique_ptr<Buffer>> free_buffers;
+  int mirrors_in_flight = 0;
+  std::unordered_map<const void*, std::uint64_t> mirror_counters;
+  std::thread thread;
+
+  void refresh() {
+    std::uint64_t g = proxy->generation.load(std::memory_order_acquire);
+    if (g == gen) return;
+    std::lock_guard lock(proxy->mu);
+    snap = proxy->current;
+    ssl = proxy->ssl_current;
+    gen = proxy->generation.load();
+  }
+  std::unique_ptr<Buffer> buffer() {
+    if (!free_buffers.empty()) {
+      auto b = std::move(free_buffers.back());
+      free_buffers.pop_back();
+      b->clear();
+      return b;
+    }
+    return std::make_unique<Buffer>(16 * 1024);
+  }
+  void give_back(std::unique_ptr<Buffer> b) {
+    if (b && free_buffers.size() < 256 && b->cap <= kBodyBuffer) free_buffers.push_back(std::move(b));
+  }
+};
+
+// ---- one client connection -------------------------------------------------------------
+
+enum class Phase : std::uint8_t { idle, reading, upstream, writing, tunnel, done };
+
+struct Session : std::enable_shared_from_this<Session> {
+  Worker& w;
+  const ServerOptions& opt;
+  tcp::socket socket;  // the client (moved into the TLS stream when TLS)
+  std::unique_ptr<SslStream> ssl;
+  std::string entry_point;
+  std::string client_ip;
+  std::uint16_t client_port = 0;
+  std::uint16_t local_port = 0;
+  bool tls = false;
+  std::string sni;
+  bool trusted = false;  // keep the client's X-Forwarded-* headers
+
+  Buffer in;
+  std::string method_, host_, target_, referer_, user_agent_;
+  http1::RequestHead head;
+  http1::ResponseHead rhead;
+  std::string out;  // the head being written (either side)
+  Exchange ex;
+
+  // Timeouts: one watchdog per connection, woken at the deadline.
+  asio::steady_timer timer;
+  Clock::time_point deadline = Clock::time_point::max();
+  Phase phase = Phase::idle;
+  tcp::socket* upstream = nullptr;  // being waited on
+  bool upstream_timed_out = false;
+  bool closed = false;
+
+  Session(Worker& worker, tcp::socket s, std::string ep)
+      : w(worker), opt(worker.proxy->options), socket(std::move(s)), entry_point(std::move(ep)), in(0),
+        timer(worker.ctx) {}
+
+  tcp::socket& client_socket() { return ssl ? ssl->next_layer() : socket; }
+
+  void arm(Phase p, std::chrono::milliseconds d) {
+    phase = p;
+    deadline = Clock::now() + d;
+    // The watchdog sleeps until the old deadline: wake it when this one is earlier.
+    if (deadline < timer.expiry()) timer.cancel();
+  }
+
+  awaitable<void> watchdog() {
+    auto self = shared_from_this();
+    while (!closed) {
+      timer.expires_at(deadline);
+      co_await timer.async_wait(use_tuple);
+      if (closed) break;
+      if (Clock::now() < deadline) continue;
+      if (phase == Phase::upstream && upstream) {
+        upstream_timed_out = true;
+        asio::error_code ignored;
+        upstream->close(ignored);
+        deadline = Clock::time_point::max();
+        continue;
+      }
+      close();
+    }
+  }
+
+  void close() {
+    if (closed) return;
+    closed = true;
+    asio::error_code ec;
+    client_socket().close(ec);
+    timer.cancel();
+  }
+
+  // ---- I/O on the client, plain or TLS -----------------------------------------------
+
+  awaitable<std::size_t> read_client(char* p, std::size_t n, asio::error_code& ec) {
+    if (ssl) {
+      auto [e, k] = co_await ssl->async_read_some(asio::buffer(p, n), use_tuple);
+      ec = e;
+      co_return k;
+    }
+    auto [e, k] = co_await socket.async_read_some(asio::buffer(p, n), use_tuple);
+    ec = e;
+    co_return k;
+  }
+
+  template <typename Buffers>
+  awaitable<bool> write_client(const Buffers& b) {
+    Phase saved = phase;
+    auto saved_deadline = deadline;
+    arm(Phase::writing, opt.write);
+    asio::error_code e;
+    if (ssl) {
+      auto [ec, n] = co_await asio::async_write(*ssl, b, use_tuple);
+      e = ec;
+    } else {
+      auto [ec, n] = co_await asio::async_write(socket, b, use_tuple);
+      e = ec;
+    }
+    phase = saved;
+    deadline = saved_deadline;
+    co_return !e && !closed;
+  }
+
+  awaitable<bool> send_reply(const Reply& r, bool close_after, int minor) {
+    out = plain_reply(r, close_after, minor);
+    co_return co_await write_client(asio::buffer(out));
+  }
+
+  // ---- the connection -------------------------------------------------------------------
+
+  awaitable<void> run() {
+    auto self = shared_from_this();
+    w.sessions.insert(this);
+    asio::co_spawn(w.ctx, watchdog(), asio::detached);
+    co_await serve_connection();
+    close();
+    w.sessions.erase(this);
+    w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  awaitable<void> serve_connection() {
+    w.refresh();
+    auto snap = w.snap;
+    auto eit = snap->entry_points.find(entry_point);
+    if (eit == snap->entry_points.end()) co_return;
+    const EntryPointRoutes& eroutes = eit->second;
+    // Plain or TLS: by the routers on this entry point, or by the first byte
+    // (a TLS handshake starts with 0x16) when it has both, as Traefik does.
+    bool want_tls = false;
+    if (!eroutes.secure.empty() && w.ssl) {
+      if (eroutes.plain.empty()) {
+        want_tls = true;
+      } else {
+        arm(Phase::reading, opt.client_read);
+        auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+        if (ec || closed) co_return;
+        unsigned char first = 0;
+        ssize_t n = ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
+        if (n <= 0) co_return;
+        want_tls = first == 0x16;
+      }
+    }
+    if (want_tls) {
+      ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
+      tls = true;
+      arm(Phase::reading, opt.client_read);
+      auto [ec] = co_await ssl->async_handshake(asio::ssl::stream_base::server, use_tuple);
+      if (ec || closed) co_return;
+      sni = tls_sni(ssl->native_handle());
+    }
+    in.reserve(4 * 1024);  // grows for larger heads (up to the limit) and bodies
+    co_await serve_requests();
+  }
+
+  awaitable<void> serve_requests() {
+    for (;;) {
+      if (w.proxy->draining.load(std::memory_order_relaxed) && in.size() == 0) co_return;
+      // Read a complete head.
+      http1::Error perr;
+      http1::Status st = in.size() ? http1::parse_request(in.view(), opt.limits, head, perr) : http1::Status::incomplete;
+      if (st == http1::Status::incomplete) arm(in.size() ? Phase::reading : Phase::idle, in.size() ? opt.client_read : opt.client_idle);
+      while (st == http1::Status::incomplete) {
+        if (in.room() < 1024) {
+          in.compact();
+          if (in.room() < 1024) in.reserve(std::min(in.cap * 2, opt.limits.max_head + 8192));
+          if (in.room() == 0) {
+            st = http1::Status::error;
+            perr = {431, "request head too large"};
+            break;
+          }
+        }
+        asio::error_code ec;
+        std::size_t n = co_await read_client(in.space(), in.room(), ec);
+        if (ec || n == 0 || closed) co_return;
+        in.end += n;
+        if (phase == Phase::idle) arm(Phase::reading, opt.client_read);
+        st = http1::parse_request(in.view(), opt.limits, head, perr);
+      }
+      if (st == http1::Status::error) {
+        co_await send_reply(error_reply(perr.status, std::string(http1::reason_phrase(perr.status))), true, 1);
+        log_error(perr.status, perr.reason);
+        co_return;
+      }
+      bool keep = co_await handle_request();
+      if (!keep || closed) co_return;
+    }
+  }
+
+  void log_error(int status, const char* why) {
+    if (!opt.access_log) return;
+    AccessRecord r;
+    r.start = std::chrono::system_clock::now();
+    r.client_ip = client_ip;
+    r.method = "-";
+    r.path = why;
+    r.status = status;
+    opt.access_log->write(r);
+  }
+
+  // One request: route, middlewares, upstream. Returns whether the client
+  // connection can carry another request.
+  awaitable<bool> handle_request() {
+    auto started = Clock::now();
+    auto wall = std::chrono::system_clock::now();
+    w.refresh();
+    std::shared_ptr<Snapshot> snap = w.snap;  // held until the request is done
+    ex.reset();
+    ex.client_ip = client_ip;
+    ex.client_port = client_port;
+    ex.local_port = local_port;
+    ex.tls = tls;
+    ex.entry_point = entry_point;
+    ex.sni = sni;
+    ex.worker = w.index;
+    // Owned copies of what is needed after the body has been streamed
+    // through `in` (which overwrites the head).
+    method_.assign(head.method);
+    host_.assign(head.host);
+    target_.assign(head.target);
+    if (opt.access_log) {
+      referer_.assign(http1::find_header(head.headers, "referer"));
+      user_agent_.assign(http1::find_header(head.headers, "user-agent"));
+    }
+    ex.method = method_;
+    ex.minor = head.minor;
+    ex.host = host_;
+    ex.headers.assign(head.headers.begin(), head.headers.end());
+    in.consume(head.head_size);
+    std::string_view target = target_;
+    const std::string_view original_target = target;
+    std::string_view user;
+    if (!target.empty() && target.front() != '/') {
+      if (target == "*" && ex.method == "OPTIONS") {
+        target = "/";
+      } else if (target.starts_with("http://") || target.starts_with("https://")) {
+        // absolute-form: the URL's authority is the host (RFC 9112 3.2.2)
+        auto rest = target.substr(target.find("://") + 3);
+        auto slash = rest.find_first_of("/?");
+        ex.host = rest.substr(0, slash);
+        target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+        if (target.front() == '?') target = ex.keep("/" + std::string(target));
+      } else {
+        co_await send_reply(error_reply(400, "Bad Request"), true, head.minor);
+        log_error(400, "request target not in origin or absolute form");
+        co_return false;
+      }
+    }
+    auto q = target.find('?');
+    ex.path = target.substr(0, q);
+    if (q != std::string_view::npos) {
+      ex.has_query = true;
+      ex.query = target.substr(q + 1);
+    }
+    if (auto hash = ex.query.find('#'); hash != std::string_view::npos) ex.query = ex.query.substr(0, hash);
+
+    // Routing.
+    const EntryPointRoutes& eps = snap->entry_points.at(entry_point);
+    const RouteTable& table = tls ? eps.secure : eps.plain;
+    std::optional<routes::Request> rreq;
+    const Route* route = table.find(routes::canonical_host(ex.host), [&]() -> const routes::Request& {
+      if (!rreq) rreq = to_rule_request(ex);
+      return *rreq;
+    });
+    ex.route = route;
+
+    const bool has_body = head.body != http1::BodyKind::none;
+    bool client_keep = head.keep_alive && !w.proxy->draining.load(std::memory_order_relaxed);
+    int status = 0;
+    std::uint64_t sent_bytes = 0;
+    std::string upstream_url;
+
+    auto finish_log = [&](int st) {
+      ex.finish();
+      if (!opt.access_log) return;
+      AccessRecord r;
+      r.start = wall;
+      r.client_ip = client_ip;
+      r.user = user;
+      r.method = ex.method;
+      r.host = ex.host;
+      r.path = original_target;
+      r.minor = head.minor;
+      r.status = st;
+      r.bytes = sent_bytes;
+      r.referer = referer_;
+      r.user_agent = user_agent_;
+      r.router = route ? std::string_view(route->name) : std::string_view{};
+      r.upstream = upstream_url;
+      r.duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+      opt.access_log->write(r);
+    };
+
+    // Answers without proxying; a request body not yet read closes the connection.
+    auto answer = [&](const Reply& r) -> awaitable<bool> {
+      bool keep = client_keep && !has_body;
+      sent_bytes = r.body.size();
+      bool ok = co_await send_reply(r, !keep, head.minor);
+      finish_log(r.status);
+      co_return ok && keep;
+    };
+
+    if (!route) co_return co_await answer(error_reply(404, "404 page not found"));
+    for (const Middleware* m : route->middlewares) {
+      m->handle(ex);
+      if (ex.reply) co_return co_await answer(*ex.reply);
+    }
+    std::uint64_t max_body = opt.max_body;
+    if (ex.max_body && (!max_body || ex.max_body < max_body)) max_body = ex.max_body;
+    if (max_body && head.body == http1::BodyKind::length && head.content_length > max_body)
+      co_return co_await answer(error_reply(413, "Request Entity Too Large"));
+
+    if (const auto* mirrors = route->service->mirrors()) mirror(*route, *mirrors, route->service->mirror_max_body());
+
+    // Upstream: pick, connect, send, receive; retried on connection failures.
+    bool response_started = false;
+    for (int attempt = 0;; ++attempt) {
+      Server* server = route->service->pick(ex, now_ms());
+      if (!server) co_return co_await answer(error_reply(503, "no available server"));
+      ex.server = server;
+      upstream_url = server->url;
+      Result r = co_await forward(*route, *server, max_body, response_started, sent_bytes);
+      if (r.kind == Result::ok) {
+        status = r.status;
+        finish_log(status);
+        co_return r.keep && client_keep && !closed;
+      }
+      if (r.kind == Result::client_gone) {
+        finish_log(r.status ? r.status : 499);
+        co_return false;
+      }
+      if (response_started) {
+        finish_log(r.status ? r.status : 502);
+        co_return false;
+      }
+      // Connection failure before anything was sent upstream: mark the
+      // server (passive health), maybe retry another.
+      if (r.kind == Result::connect_failed) mark_failure(*route->service, *server);
+      bool can_retry = attempt + 1 < ex.attempts && r.kind == Result::connect_failed;
+      if (can_retry) {
+        asio::steady_timer t(w.ctx);
+        t.expires_after(ex.retry_interval * (1 << std::min(attempt, 6)));
+        co_await t.async_wait(use_tuple);
+        continue;
+      }
+      int st = r.kind == Result::timeout ? 504 : 502;
+      Reply rep = error_reply(st, st == 504 ? "Gateway Timeout" : "Bad Gateway");
+      bool body_left = r.request_body_unsent;
+      bool keep = client_keep && !body_left;
+      sent_bytes = rep.body.size();
+      bool ok = co_await send_reply(rep, !keep, head.minor);
+      finish_log(st);
+      co_return ok && keep;
+    }
+  }
+
+  // Mirroring: copies of the request go to the mirror services, fire and
+  // forget, on their own connections; their answers are read and dropped.
+  // Bounded: at most kMirrorsInFlight per worker, and only requests whose
+  // body is already here and within maxBodySize (none for mirrorBody=false).
+  static constexpr int kMirrorsInFlight = 64;
+  void mirror(const Route& route, const std::vector<Service::Mirror>& mirrors, std::uint64_t max_body) {
+    std::string_view body;
+    if (head.body == http1::BodyKind::chunked) return;
+    if (head.body == http1::BodyKind::length) {
+      if (head.content_length > max_body || head.content_length > in.size()) return;
+      body = in.view().substr(0, static_cast<std::size_t>(head.content_length));
+    }
+    for (std::size_t i = 0; i < mirrors.size(); ++i) {
+      const auto& m = mirrors[i];
+      // Exactly `percent` of every 100 requests, spread evenly.
+      std::uint64_t n = w.mirror_counters[&m]++;
+      if (m.percent <= 0 || (n * static_cast<std::uint64_t>(m.percent)) / 100 ==
+                                ((n + 1) * static_cast<std::uint64_t>(m.percent)) / 100)
+        continue;
+      if (w.mirrors_in_flight >= kMirrorsInFlight) return;
+      Server* server = m.service->pick(ex, now_ms());
+      if (!server || server->endpoints.empty()) continue;
+      Route copy_route;
+      copy_route.service = m.service;
+      build_request_head(copy_route, *server);
+      std::string bytes = out;
+      bytes.insert(bytes.size() - 2, "Connection: close\r\n");
+      bytes.append(body);
+      ++w.mirrors_in_flight;
+      asio::co_spawn(w.ctx, send_mirror(w, server->endpoints.front(), std::move(bytes), opt.upstream_response),
+                     asio::detached);
+    }
+    (void)route;
+  }
+
+  static awaitable<void> send_mirror(Worker& w, tcp::endpoint ep, std::string bytes, std::chrono::milliseconds limit) {
+    {
+      tcp::socket s(w.ctx);
+      asio::steady_timer timer(w.ctx);
+      timer.expires_after(limit);
+      timer.async_wait([&s](asio::error_code ec) {
+        if (!ec) {
+          asio::error_code ignored;
+          s.close(ignored);
+        }
+      });
+      auto [cec] = co_await s.async_connect(ep, use_tuple);
+      if (!cec) {
+        auto [wec, wn] = co_await asio::async_write(s, asio::buffer(bytes), use_tuple);
+        if (!wec) {
+          // Read and drop the answer until the server closes or the time is up.
+          std::array<char, 4096> sink;
+          for (;;) {
+            auto [rec, n] = co_await s.async_read_some(asio::buffer(sink), use_tuple);
+            if (rec || n == 0) break;
+          }
+        }
+      }
+      timer.cancel();
+      asio::error_code ignored;
+      s.close(ignored);
+    }
+    --w.mirrors_in_flight;
+  }
+
+  void mark_failure(Service& svc, Server& server) {
+    auto* lb = dynamic_cast<LoadBalancer*>(&svc);
+    std::chrono::milliseconds window{10000};
+    if (lb && lb->max_failed_attempts > 0) window = lb->failure_window;
+    // Passive detection: a server that refused a connection leaves the
+    // rotation for a while (and the active checker, if any, brings it back).
+    server.down_until.store(now_ms() + window.count(), std::memory_order_relaxed);
+  }
+
+  struct Result {
+    enum Kind { ok, connect_failed, upstream_failed, timeout, client_gone } kind = ok;
+    int status = 0;
+    bool keep = false;      // the client connection can go on
+    bool reusable = false;  // the upstream connection can go back to the pool
+    bool request_body_unsent = false;
+  };
+
+  // Builds the head sent upstream.
+  void build_request_head(const Route& route, const Server& server) {
+    out.clear();
+    out.reserve(512 + head.head_size);
+    out += ex.method;
+    out += ' ';
+    if (!server.path.empty() && !server.preserve_path) {
+      // Traefik joins the server URL's path and the request path.
+      out += server.path;
+      if (out.back() == '/' && !ex.path.empty() && ex.path.front() == '/') out.pop_back();
+    }
+    out += ex.path;
+    if (ex.has_query) {
+      out += '?';
+      out += ex.query;
+    }
+    out += " HTTP/1.1\r\nHost: ";
+    out += route.service->pass_host_header ? ex.host : std::string_view(server.authority);
+    out += "\r\n";
+    std::string_view connection_tokens = http1::find_header(head.headers, "connection");
+    std::string_view xff_prior;
+    for (const auto& h : ex.headers) {
+      if (hop_by_hop(h.name) || http1::iequals(h.name, "host") || http1::iequals(h.name, "content-length") ||
+          http1::iequals(h.name, "expect"))
+        continue;
+      if (!connection_tokens.empty() && http1::has_token(connection_tokens, h.name)) continue;
+      if (forwarded_header(h.name)) {
+        if (!trusted || http1::iequals(h.name, "x-real-ip")) continue;
+        if (http1::iequals(h.name, "x-forwarded-for")) {
+          xff_prior = h.value;
+          continue;
+        }
+        if (http1::iequals(h.name, "x-forwarded-proto") || http1::iequals(h.name, "x-forwarded-host") ||
+            http1::iequals(h.name, "x-forwarded-port") || http1::iequals(h.name, "x-forwarded-server"))
+          continue;
+      }
+      out += h.name;
+      out += ": ";
+      out += h.value;
+      out += "\r\n";
+    }
+    // Middleware-set forwarded headers (X-Forwarded-Prefix) are in ex.headers
+    // as arena views; they were skipped above when the client is untrusted.
+    for (const auto& h : ex.headers)
+      if (!trusted && http1::iequals(h.name, "x-forwarded-prefix") && !is_client_view(h.value)) {
+        out += "X-Forwarded-Prefix: ";
+        out += h.value;
+        out += "\r\n";
+      }
+    out += "X-Forwarded-For: ";
+    if (!xff_prior.empty()) {
+      out += xff_prior;
+      out += ", ";
+    }
+    out += client_ip;
+    out += tls ? "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: " : "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ";
+    out += ex.host;
+    out += "\r\nX-Forwarded-Port: ";
+    append_number(out, local_port);
+    out += "\r\nX-Forwarded-Server: ";
+    out += w.proxy->hostname;
+    out += "\r\nX-Real-Ip: ";
+    out += client_ip;
+    out += "\r\n";
+    if (opt.via) out += ex.minor == 0 ? "Via: 1.0 certroute\r\n" : "Via: 1.1 certroute\r\n";
+    if (head.upgrade) {
+      out += "Connection: Upgrade\r\nUpgrade: ";
+      out += http1::find_header(head.headers, "upgrade");
+      out += "\r\n";
+    }
+    if (head.body == http1::BodyKind::length) {
+      out += "Content-Length: ";
+      append_number(out, head.content_length);
+      out += "\r\n";
+    } else if (head.body == http1::BodyKind::chunked) {
+      out += "Transfer-Encoding: chunked\r\n";
+    }
+    out += "\r\n";
+  }
+
+  bool is_client_view(std::string_view v) const {
+    const char* b = in.data.get();
+    return v.data() >= b && v.data() < b + in.cap;
+  }
+
+  awaitable<std::optional<tcp::socket>> connect(const Server& server, bool& timed_out) {
+    for (const auto& ep : server.endpoints) {
+      tcp::socket s(w.ctx);
+      upstream = &s;
+      upstream_timed_out = false;
+      arm(Phase::upstream, opt.upstream_connect);
+      auto [ec] = co_await s.async_connect(ep, use_tuple);
+      upstream = nullptr;
+      if (upstream_timed_out) timed_out = true;
+      if (!ec && !upstream_timed_out) {
+        asio::error_code ignored;
+        s.set_option(tcp::no_delay(true), ignored);
+        co_return std::move(s);
+      }
+    }
+    co_return std::nullopt;
+  }
+
+  // Sends the request (head and body) and relays the response. The request
+  // head has been consumed from `in`; its body (or its start) follows there.
+  awaitable<Result> forward(const Route& route, Server& server, std::uint64_t max_body, bool& response_started,
+                            std::uint64_t& sent_bytes) {
+    Result res;
+    if (server.endpoints.empty()) {
+      res.kind = Result::connect_failed;
+      co_return res;
+    }
+    build_request_head(route, server);
+
+    // The part of the request body already read.
+    std::uint64_t body_left = head.body == http1::BodyKind::length ? head.content_length : 0;
+    const bool chunked = head.body == http1::BodyKind::chunked;
+    std::size_t first_body = 0;
+    bool body_done = head.body == http1::BodyKind::none;
+    http1::ChunkedDecoder dec(opt.limits);
+    if (head.body == http1::BodyKind::length) {
+      first_body = static_cast<std::size_t>(std::min<std::uint64_t>(body_left, in.size()));
+      body_left -= first_body;
+      body_done = body_left == 0;
+    } else if (chunked) {
+      std::size_t used = 0;
+      auto r = dec.feed(in.view(), used, nullptr);
+      if (r == http1::ChunkedDecoder::Result::error) {
+        co_await send_reply(error_reply(400, "Bad Request"), true, head.minor);
+        res.kind = Result::client_gone;
+        res.status = 400;
+        co_return res;
+      }
+      first_body = used;
+      body_done = r == http1::ChunkedDecoder::Result::done;
+      if (max_body && dec.body_bytes() > max_body) {
+        co_await send_reply(error_reply(413, "Request Entity Too Large"), true, head.minor);
+        res.kind = Result::client_gone;
+        res.status = 413;
+        co_return res;
+      }
+    }
+    // A body held entirely in `in` stays there until the answer came, so a
+    // request on a pooled connection the server had closed can be resent.
+    const bool whole_body_in_buffer = body_done;
+
+    std::optional<tcp::socket> up;
+    bool reused = false;
+    if (auto pooled = w.pool.take(server.key, opt.upstream_idle)) {
+      up = std::move(pooled);
+      reused = true;
+    }
+    bool continue_sent = false;
+    for (int round = 0; round < 2; ++round) {
+      if (!up) {
+        bool timed_out = false;
+        up = co_await connect(server, timed_out);
+        if (closed) {
+          res.kind = Result::client_gone;
+          co_return res;
+        }
+        if (!up) {
+          res.kind = timed_out ? Result::timeout : Result::connect_failed;
+          res.request_body_unsent = !body_done || first_body > 0;
+          co_return res;
+        }
+        reused = false;
+      }
+      if (head.expect_continue && !body_done && !continue_sent) {
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        continue_sent = true;
+        if (!co_await write_client(asio::buffer(cont, sizeof cont - 1))) {
+          res.kind = Result::client_gone;
+          co_return res;
+        }
+      }
+      // Head and the first body bytes in one write.
+      arm(Phase::upstream, opt.write);
+      upstream = &*up;
+      upstream_timed_out = false;
+      // Small bodies are copied behind the head: one contiguous send.
+      std::size_t small = first_body <= kCoalesce ? first_body : 0;
+      std::string_view rest(in.data.get() + in.start + small, first_body - small);
+      if (small) out.append(in.data.get() + in.start, small);
+      std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(rest.data(), rest.size())};
+      auto [wec, wn] = rest.empty() ? co_await asio::async_write(*up, asio::buffer(out), use_tuple)
+                                    : co_await asio::async_write(*up, bufs, use_tuple);
+      if (small) out.resize(out.size() - small);
+      upstream = nullptr;
+      if (closed) {
+        res.kind = Result::client_gone;
+        co_return res;
+      }
+      const bool can_resend = reused && round == 0 && whole_body_in_buffer && idempotent(ex.method);
+      if (wec) {
+        if (can_resend) {
+          up.reset();
+          continue;
+        }
+        res.kind = upstream_timed_out ? Result::timeout : Result::upstream_failed;
+        res.request_body_unsent = !body_done;
+        co_return res;
+      }
+      if (!whole_body_in_buffer) in.consume(first_body);
+
+      // Stream the rest of the request body.
+      while (!body_done) {
+        arm(Phase::reading, opt.client_read);
+        if (in.size() == 0) {
+          in.clear();
+          if (in.cap < kBodyBuffer) in.reserve(kBodyBuffer);
+          asio::error_code ec;
+          std::size_t n = co_await read_client(in.space(), in.room(), ec);
+          if (ec || n == 0 || closed) {
+            res.kind = Result::client_gone;
+            co_return res;
+          }
+          in.end += n;
+        }
+        std::size_t take = 0;
+        if (chunked) {
+          auto r = dec.feed(in.view(), take, nullptr);
+          if (r == http1::ChunkedDecoder::Result::error) {
+            res.kind = Result::client_gone;
+            res.status = 400;
+            co_await send_reply(error_reply(400, "Bad Request"), true, head.minor);
+            co_return res;
+          }
+          body_done = r == http1::ChunkedDecoder::Result::done;
+          if (max_body && dec.body_bytes() > max_body) {
+            co_await send_reply(error_reply(413, "Request Entity Too Large"), true, head.minor);
+            res.kind = Result::client_gone;
+            res.status = 413;
+            co_return res;
+          }
+        } else {
+          take = static_cast<std::size_t>(std::min<std::uint64_t>(body_left, in.size()));
+          body_left -= take;
+          body_done = body_left == 0;
+        }
+        arm(Phase::upstream, opt.write);
+        upstream = &*up;
+        auto [ec, n] = co_await asio::async_write(*up, asio::buffer(in.data.get() + in.start, take), use_tuple);
+        upstream = nullptr;
+        if (ec || closed) {
+          res.kind = closed ? Result::client_gone : upstream_timed_out ? Result::timeout : Result::upstream_failed;
+          co_return res;
+        }
+        in.consume(take);
+      }
+
+      // The response.
+      auto rbuf = w.buffer();
+      Result r = co_await relay_response(*up, *rbuf, response_started, sent_bytes);
+      if (r.status == -1 && can_resend && !response_started) {
+        // The pooled connection had been closed by the server: once more on a new one.
+        w.give_back(std::move(rbuf));
+        up.reset();
+        continue;
+      }
+      if (whole_body_in_buffer) in.consume(first_body);
+      if (r.status == -1) r.status = 0;
+      if (r.kind == Result::ok && r.status == 101) {
+        co_await tunnel(*up, *rbuf);
+        r.keep = false;
+      } else if (r.kind == Result::ok && r.reusable) {
+        w.pool.put(server.key, std::move(*up), opt.max_idle_per_server);
+      }
+      w.give_back(std::move(rbuf));
+      co_return r;
+    }
+    res.kind = Result::upstream_failed;
+    co_return res;
+  }
+
+  // Reads the response head (skipping 1xx, relaying them), writes the head to
+  // the client and streams the body. status -1: nothing at all was received.
+  awaitable<Result> relay_response(tcp::socket& up, Buffer& rb, bool& response_started, std::uint64_t& sent_bytes) {
+    Result res;
+    http1::Error perr;
+    bool got_any = false;
+    for (;;) {
+      http1::Status st = http1::Status::incomplete;
+      arm(Phase::upstream, opt.upstream_response);
+      upstream = &up;
+      while (true) {
+        if (rb.size()) st = http1::parse_response(rb.view(), opt.limits, ex.method, rhead, perr);
+        if (st != http1::Status::incomplete) break;
+        if (rb.room() < 1024) {
+          rb.compact();
+          if (rb.room() < 1024) rb.reserve(std::min(rb.cap * 2, opt.limits.max_head + 8192));
+          if (rb.room() == 0) {
+            st = http1::Status::error;
+            break;
+          }
+        }
+        auto [ec, n] = co_await up.async_read_some(asio::buffer(rb.space(), rb.room()), use_tuple);
+        if (ec || n == 0) {
+          upstream = nullptr;
+          res.kind = upstream_timed_out ? Result::timeout : closed ? Result::client_gone : Result::upstream_failed;
+          res.status = got_any ? 502 : -1;
+          if (upstream_timed_out) res.status = 504;
+          co_return res;
+        }
+        got_any = true;
+        rb.end += n;
+      }
+      upstream = nullptr;
+      if (st == http1::Status::error) {
+        res.kind = Result::upstream_failed;
+        res.status = 502;
+        co_return res;
+      }
+      if (rhead.status >= 100 && rhead.status < 200 && rhead.status != 101) {
+        // Interim responses go to 1.1 clients as they are; 100 Continue was sent already.
+        if (rhead.status != 100 && head.minor == 1) {
+          if (!co_await write_client(asio::buffer(rb.data.get() + rb.start, rhead.head_size))) {
+            res.kind = Result::client_gone;
+            co_return res;
+          }
+        }
+        rb.consume(rhead.head_size);
+        continue;
+      }
+      break;
+    }
+    if (rhead.status == 101 && !head.upgrade) {
+      res.kind = Result::upstream_failed;
+      res.status = 502;
+      co_return res;
+    }
+    // The client's head.
+    const bool until_close = rhead.body == http1::BodyKind::until_close;
+    bool client_close = !head.keep_alive || until_close || w.proxy->draining.load(std::memory_order_relaxed) ||
+                        (head.body != http1::BodyKind::none && false);
+    out.clear();
+    out.reserve(256 + rhead.head_size);
+    out += head.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    append_number(out, static_cast<std::uint64_t>(rhead.status));
+    out += ' ';
+    out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
+    out += "\r\n";
+    std::string_view conn_tokens = http1::find_header(rhead.headers, "connection");
+    for (const auto& h : rhead.headers) {
+      if (hop_by_hop(h.name) || (!conn_tokens.empty() && http1::has_token(conn_tokens, h.name))) continue;
+      if (!ex.response_set.empty()) {
+        bool replaced = false;
+        for (const auto& [k, v] : ex.response_set)
+          if (http1::iequals(k, h.name)) replaced = true;
+        if (replaced) continue;
+      }
+      out += h.name;
+      out += ": ";
+      out += h.value;
+      out += "\r\n";
+    }
+    for (const auto& [k, v] : ex.response_set) {
+      if (v.empty()) continue;
+      out += k;
+      out += ": ";
+      out += v;
+      out += "\r\n";
+    }
+    for (const auto& [k, v] : ex.response_add) {
+      out += k;
+      out += ": ";
+      out += v;
+      out += "\r\n";
+    }
+    if (!ex.set_cookie.empty()) {
+      std::string_view sc = ex.set_cookie;
+      while (!sc.empty()) {
+        auto nl = sc.find('\n');
+        out += "Set-Cookie: ";
+        out += sc.substr(0, nl);
+        out += "\r\n";
+        if (nl == std::string_view::npos) break;
+        sc.remove_prefix(nl + 1);
+      }
+    }
+    if (opt.via) out += rhead.minor == 0 ? "Via: 1.0 certroute\r\n" : "Via: 1.1 certroute\r\n";
+    const bool chunked = rhead.body == http1::BodyKind::chunked;
+    if (rhead.status == 101) {
+      out += "Connection: Upgrade\r\nUpgrade: ";
+      out += http1::find_header(rhead.headers, "upgrade");
+      out += "\r\n";
+    } else {
+      if (chunked) {
+        if (head.minor == 0) client_close = true;  // a 1.0 client cannot read chunked: stream raw and close
+        else out += "Transfer-Encoding: chunked\r\n";
+      }
+      if (client_close) out += "Connection: close\r\n";
+      else if (head.minor == 0) out += "Connection: keep-alive\r\n";
+    }
+    out += "\r\n";
+    rb.consume(rhead.head_size);
+
+    // The first body bytes go with the head.
+    std::uint64_t left = rhead.body == http1::BodyKind::length ? rhead.content_length : 0;
+    http1::ChunkedDecoder dec(opt.limits);
+    bool done = rhead.body == http1::BodyKind::none || rhead.status == 101;
+    std::size_t take = 0;
+    std::string decoded;  // chunked to a 1.0 client: the decoded bytes
+    const bool dechunk = chunked && head.minor == 0;
+    auto account = [&](std::string_view avail) -> bool {
+      // Sets take/done for the bytes available; false on a framing error.
+      if (done) {
+        take = 0;
+        return true;
+      }
+      if (rhead.body == http1::BodyKind::length) {
+        take = static_cast<std::size_t>(std::min<std::uint64_t>(left, avail.size()));
+        left -= take;
+        done = left == 0;
+      } else if (chunked) {
+        decoded.clear();
+        auto r = dec.feed(avail, take, dechunk ? &decoded : nullptr);
+        if (r == http1::ChunkedDecoder::Result::error) return false;
+        done = r == http1::ChunkedDecoder::Result::done;
+      } else {
+        take = avail.size();
+      }
+      return true;
+    };
+    if (!account(rb.view())) {
+      res.kind = Result::upstream_failed;
+      res.status = 502;
+      co_return res;
+    }
+    response_started = true;
+    {
+      std::string_view body = dechunk ? std::string_view(decoded) : rb.view().substr(0, take);
+      sent_bytes += body.size();
+      bool sent;
+      if (body.size() <= kCoalesce) {
+        out.append(body);
+        sent = co_await write_client(asio::buffer(out));
+      } else {
+        std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(body.data(), body.size())};
+        sent = co_await write_client(bufs);
+      }
+      if (!sent) {
+        res.kind = Result::client_gone;
+        res.status = rhead.status;
+        co_return res;
+      }
+      rb.consume(take);
+    }
+    // A large body streams through a larger buffer: fewer, bigger reads and writes.
+    if (!done && (rhead.body != http1::BodyKind::length || left > rb.cap)) rb.reserve(kBodyBuffer);
+    while (!done) {
+      rb.clear();
+      arm(Phase::upstream, opt.upstream_response);
+      upstream = &up;
+      auto [ec, n] = co_await up.async_read_some(asio::buffer(rb.space(), rb.room()), use_tuple);
+      upstream = nullptr;
+      if (closed) {
+        res.kind = Result::client_gone;
+        co_return res;
+      }
+      if (ec || n == 0) {
+        if (until_close && !upstream_timed_out) break;  // the end of the body
+        res.kind = upstream_timed_out ? Result::timeout : Result::upstream_failed;
+        res.status = rhead.status;
+        co_return res;
+      }
+      rb.end += n;
+      if (!account(rb.view())) {
+        res.kind = Result::upstream_failed;
+        res.status = rhead.status;
+        co_return res;
+      }
+      std::string_view body = dechunk ? std::string_view(decoded) : rb.view().substr(0, take);
+      sent_bytes += body.size();
+      if (!co_await write_client(asio::buffer(body.data(), body.size()))) {
+        res.kind = Result::client_gone;
+        res.status = rhead.status;
+        co_return res;
+      }
+      rb.consume(take);
+    }
+    res.kind = Result::ok;
+    res.status = rhead.status;
+    res.keep = !client_close && rhead.status != 101;
+    res.reusable = rhead.keep_alive && rb.size() == 0 && rhead.status != 101 && !until_close;
+    co_return res;
+  }
+
+  // After 101 Switching Protocols: bytes both ways until either side closes.
+  awaitable<void> tunnel(tcp::socket& up, Buffer& rb) {
+    phase = Phase::tunnel;
+    deadline = Clock::now() + opt.client_idle;
+    // Bytes already buffered on either side go first.
+    if (rb.size()) {
+      if (!co_await write_client(asio::buffer(rb.data.get() + rb.start, rb.size()))) co_return;
+      rb.clear();
+    }
+    if (in.size()) {
+      auto [ec, n] = co_await asio::async_write(up, asio::buffer(in.data.get() + in.start, in.size()), use_tuple);
+      if (ec) co_return;
+      in.clear();
+    }
+    auto self = shared_from_this();
+    auto up_sock = std::make_shared<tcp::socket>(std::move(up));
+    // upstream -> client, in its own coroutine
+    asio::co_spawn(
+        w.ctx,
+        [self, up_sock]() -> awaitable<void> {
+          auto buf = std::make_unique<char[]>(16384);
+          for (;;) {
+            auto [ec, n] = co_await up_sock->async_read_some(asio::buffer(buf.get(), 16384), use_tuple);
+            if (ec || n == 0 || self->closed) break;
+            self->deadline = Clock::now() + self->opt.client_idle;
+            asio::error_code wec;
+            if (self->ssl) {
+              auto [e2, m] = co_await asio::async_write(*self->ssl, asio::buffer(buf.get(), n), use_tuple);
+              wec = e2;
+            } else {
+              auto [e2, m] = co_await asio::async_write(self->socket, asio::buffer(buf.get(), n), use_tuple);
+              wec = e2;
+            }
+            if (wec) break;
+          }
+          self->close();
+        },
+        asio::detached);
+    // client -> upstream
+    for (;;) {
+      in.clear();
+      asio::error_code ec;
+      std::size_t n = co_await read_client(in.space(), in.room(), ec);
+      if (ec || n == 0 || closed) break;
+      deadline = Clock::now() + opt.client_idle;
+      auto [wec, m] = co_await asio::async_write(*up_sock, asio::buffer(in.data.get(), n), use_tuple);
+      if (wec) break;
+    }
+    asio::error_code ignored;
+    up_sock->close(ignored);
+    in.clear();
+  }
+};
+
+// ---- workers, listeners, control -----------------------------------------------------
+
+namespace {
+
+awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_point) {
+  // The local port is the listener's; the peer comes with accept: no
+  // getsockname/getpeername per connection.
+  const std::uint16_t local_port = acc.local_endpoint().port();
+  for (;;) {
+    tcp::endpoint remote;
+    auto [ec, sock] = co_await acc.async_accept(remote, use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+      if (ec == asio::error::no_descriptors) {
+        // Out of file descriptors: back off instead of spinning.
+        asio::steady_timer t(w.ctx);
+        t.expires_after(std::chrono::milliseconds(50));
+        co_await t.async_wait(use_tuple);
+      }
+      continue;
+    }
+    auto& opt = w.proxy->options;
+    if (w.proxy->connections.fetch_add(1, std::memory_order_relaxed) >= opt.max_connections) {
+      w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
+      asio::error_code ignored;
+      sock.close(ignored);
+      continue;
+    }
+    asio::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
+    auto addr = remote.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    s->client_ip = addr.to_string();
+    s->client_port = remote.port();
+    s->local_port = local_port;
+    if (opt.forwarded_insecure) {
+      s->trusted = true;
+    } else if (!opt.trusted_ips.empty()) {
+      auto ip = routes::parse_ip(s->client_ip);
+      s->trusted = ip && std::any_of(opt.trusted_ips.begin(), opt.trusted_ips.end(),
+                                     [&](const routes::IpNetwork& n) { return n.contains(*ip); });
+    }
+    asio::co_spawn(w.ctx, s->run(), asio::detached);
+  }
+}
+
+}  // namespace
+
+Proxy::Proxy(ServerOptions options, std::shared_ptr<Snapshot> initial, std::shared_ptr<TlsStore> tls)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  if (impl_->options.workers < 1) impl_->options.workers = 1;
+  impl_->set(std::move(initial), std::move(tls));
+}
+
+Proxy::~Proxy() = default;
+
+void Proxy::swap(std::shared_ptr<Snapshot> snapshot, std::shared_ptr<TlsStore> tls) {
+  impl_->set(std::move(snapshot), std::move(tls));
+}
+
+util::Result<std::vector<std::string>> Proxy::listen() {
+  auto& o = impl_->options;
+  for (int i = 0; i < o.workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    w->proxy = impl_.get();
+    impl_->workers.push_back(std::move(w));
+  }
+  std::vector<std::string> lines;
+  for (const auto& ep : o.entry_points) {
+    tcp::endpoint bound = ep.address;
+    for (auto& w : impl_->workers) {
+      auto acc = std::make_unique<tcp::acceptor>(w->ctx);
+      asio::error_code ec;
+      acc->open(bound.protocol(), ec);
+      if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (::setsockopt(acc->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+          ec = asio::error_code(errno, asio::system_category());
+      }
+      if (!ec && bound.address().is_v6()) acc->set_option(asio::ip::v6_only(false), ec);
+      if (!ec) acc->bind(bound, ec);
+      if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec)
+        return util::fail(util::ErrorKind::problem,
+                          "entry point " + ep.name + ": listening on " + format_endpoint(ep.address) + ": " + ec.message());
+      // Port 0: the first worker's port is the one every other worker binds.
+      bound = acc->local_endpoint();
+      w->listeners.push_back({ep.name, std::move(acc)});
+    }
+    bool has_tls = false, has_plain = false;
+    {
+      auto it = impl_->current->entry_points.find(ep.name);
+      if (it != impl_->current->entry_points.end()) {
+        has_tls = !it->second.secure.empty();
+        has_plain = !it->second.plain.empty();
+      }
+    }
+    std::string kind = has_tls && has_plain ? "http+https" : has_tls ? "https" : "http";
+    lines.push_back(ep.name + ": listening on " + format_endpoint(bound) + " (" + kind + ")");
+  }
+  return lines;
+}
+
+namespace {
+
+// The active health checker of one server, on the control thread.
+awaitable<void> health_loop(asio::io_context& ctx, std::weak_ptr<Snapshot> weak, LoadBalancer* lb, Server* server,
+                            std::function<void(const std::string&)> log) {
+  const HealthCheck hc = *lb->health;
+  for (;;) {
+    {
+      auto snap = weak.lock();
+      if (!snap) co_return;
+    }
+    bool ok = false;
+    if (!server->endpoints.empty()) {
+      tcp::socket s(ctx);
+      asio::steady_timer timer(ctx);
+      timer.expires_after(hc.timeout);
+      bool timed_out = false;
+      timer.async_wait([&](asio::error_code ec) {
+        if (!ec) {
+          timed_out = true;
+          asio::error_code ignored;
+          s.close(ignored);
+        }
+      });
+      tcp::endpoint ep = server->endpoints.front();
+      if (hc.port > 0) ep.port(static_cast<unsigned short>(hc.port));
+      auto [cec] = co_await s.async_connect(ep, use_tuple);
+      if (!cec && !timed_out) {
+        std::string host = hc.hostname.empty() ? server->authority : hc.hostname;
+        std::string req = hc.method + " " + (server->path.empty() ? "" : server->path) +
+                          (hc.path.empty() || hc.path.front() != '/' ? "/" : "") + hc.path +
+                          " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: certroute-healthcheck\r\n";
+        for (const auto& [k, v] : hc.headers) req += k + ": " + v + "\r\n";
+        req += "Connection: close\r\n\r\n";
+        auto [wec, wn] = co_await asio::async_write(s, asio::buffer(req), use_tuple);
+        if (!wec) {
+          std::array<char, 1024> buf;
+          std::size_t have = 0;
+          for (;;) {
+            auto [rec, n] = co_await s.async_read_some(asio::buffer(buf.data() + have, buf.size() - have), use_tuple);
+            if (rec || n == 0) break;
+            have += n;
+            std::string_view v(buf.data(), have);
+            if (v.find("\r\n") != std::string_view::npos || have == buf.size()) break;
+          }
+          std::string_view v(buf.data(), have);
+          if (v.size() > 12 && v.starts_with("HTTP/1.")) {
+            int code = 0;
+            std::from_chars(v.data() + 9, v.data() + 12, code);
+            ok = hc.status ? code == hc.status : (code >= 200 && code < 400);
+          }
+        }
+      }
+      timer.cancel();
+      asio::error_code ignored;
+      s.close(ignored);
+    }
+    {
+      auto snap = weak.lock();
+      if (!snap) co_return;
+      bool was = server->healthy.exchange(ok);
+      if (was != ok && log)
+        log("health: " + lb->name + ": " + server->url + (ok ? " is healthy again" : " is unhealthy, out of rotation"));
+    }
+    asio::steady_timer t(ctx);
+    t.expires_after(ok ? hc.interval : hc.unhealthy_interval);
+    co_await t.async_wait(use_tuple);
+  }
+}
+
+void start_health_checks(asio::io_context& ctx, const std::shared_ptr<Snapshot>& snap,
+                         const std::function<void(const std::string&)>& log) {
+  for (LoadBalancer* lb : snap->health_checked())
+    for (auto& s : lb->servers)
+      asio::co_spawn(ctx, health_loop(ctx, snap, lb, s.get(), log), asio::detached);
+}
+
+}  // namespace
+
+void Proxy::run(const ControlOptions& control) {
+  Impl& im = *impl_;
+  for (auto& w : im.workers) {
+    for (auto& l : w->listeners) asio::co_spawn(w->ctx, accept_loop(*w, *l.acceptor, l.entry_point), asio::detached);
+    w->thread = std::thread([wp = w.get()] {
+      auto guard = asio::make_work_guard(wp->ctx);
+      (void)guard;
+      wp->ctx.run();
+    });
+  }
+
+  asio::io_context control_ctx(1);
+  asio::signal_set signals(control_ctx, SIGINT, SIGTERM, SIGHUP);
+  signals.add(SIGUSR1);
+  {
+    std::lock_guard lock(im.mu);
+    start_health_checks(control_ctx, im.current, control.log);
+  }
+
+  auto do_reload = [&](const char* why) {
+    if (!control.reload) return;
+    std::string report;
+    Loaded loaded = control.reload(report);
+    auto snap = loaded.snapshot;
+    if (!snap) {
+      if (control.log) control.log("reload (" + std::string(why) + "): configuration refused, still serving the previous one");
+      if (control.log && !report.empty()) control.log(report);
+      return;
+    }
+    im.set(snap, loaded.tls);
+    start_health_checks(control_ctx, snap, control.log);
+    if (control.log) control.log("reload (" + std::string(why) + "): configuration applied");
+  };
+
+  bool stopping = false;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](asio::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        do_reload("SIGHUP");
+      } else if (sig == SIGUSR1) {
+        if (im.options.access_log) {
+          auto r = im.options.access_log->reopen();
+          if (!r && control.log) control.log(r.error().message());
+        }
+      } else {
+        if (stopping) {
+          // A second signal: stop now.
+          for (auto& w : im.workers) w->ctx.stop();
+          control_ctx.stop();
+          return;
+        }
+        stopping = true;
+        if (control.log) control.log("shutting down: finishing requests in flight (up to " +
+                                     std::to_string(im.options.drain.count()) + " ms)");
+        im.draining = true;
+        for (auto& w : im.workers) {
+          asio::post(w->ctx, [wp = w.get()] {
+            for (auto& l : wp->listeners) {
+              asio::error_code ignored;
+              l.acceptor->close(ignored);
+            }
+            wp->pool.clear();
+            // Idle keep-alive connections close now; busy ones after their request.
+            std::vector<Session*> idle;
+            for (Session* s : wp->sessions)
+              if (s->phase == Phase::idle) idle.push_back(s);
+            for (Session* s : idle) s->close();
+          });
+        }
+        auto deadline = std::make_shared<asio::steady_timer>(control_ctx);
+        deadline->expires_after(im.options.drain);
+        deadline->async_wait([&, deadline](asio::error_code e) {
+          if (e) return;
+          for (auto& w : im.workers) w->ctx.stop();
+        });
+        // Poll until every connection has finished.
+        auto poll = std::make_shared<asio::steady_timer>(control_ctx);
+        std::shared_ptr<std::function<void()>> tick = std::make_shared<std::function<void()>>();
+        *tick = [&, poll, tick, deadline] {
+          if (im.connections.load() == 0) {
+            for (auto& w : im.workers) w->ctx.stop();
+            deadline->cancel();
+            control_ctx.stop();
+            return;
+          }
+          poll->expires_after(std::chrono::milliseconds(20));
+          poll->async_wait([tick](asio::error_code e) {
+            if (!e) (*tick)();
+          });
+        };
+        (*tick)();
+        // Stop the control loop too once workers are done (drain timeout).
+        auto final_stop = std::make_shared<asio::steady_timer>(control_ctx);
+        final_stop->expires_after(im.options.drain + std::chrono::milliseconds(100));
+        final_stop->async_wait([&, final_stop](asio::error_code e) {
+          if (!e) control_ctx.stop();
+        });
+      }
+      wait_signal();
+    });
+  };
+  wait_signal();
+
+  // Watching the route files: inotify on each file's directory (editors
+  // replace files by renaming), debounced.
+  std::unique_ptr<asio::posix::stream_descriptor> inotify;
+  std::unordered_set<int> watch_ids;
+  auto debounce = std::make_shared<asio::steady_timer>(control_ctx);
+  std::array<char, 8192> ibuf{};
+  std::function<void()> read_inotify;
+  if (!control.watch.empty() && control.reload) {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0) {
+      inotify = std::make_unique<asio::posix::stream_descriptor>(control_ctx, fd);
+      std::unordered_set<std::string> dirs;
+      for (const auto& p : control.watch) {
+        std::error_code ec;
+        std::filesystem::path path(p);
+        if (std::filesystem::is_directory(path, ec)) {
+          for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+               !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+            if (it->is_directory(ec)) dirs.insert(it->path().string());
+          dirs.insert(path.string());
+        } else {
+          auto parent = path.parent_path();
+          dirs.insert(parent.empty() ? "." : parent.string());
+        }
+      }
+      for (const auto& d : dirs) {
+        int id = ::inotify_add_watch(fd, d.c_str(),
+                                     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY);
+        if (id >= 0) watch_ids.insert(id);
+      }
+      read_inotify = [&] {
+        inotify->async_read_some(asio::buffer(ibuf), [&](asio::error_code ec, std::size_t) {
+          if (ec) return;
+          debounce->expires_after(std::chrono::milliseconds(150));
+          debounce->async_wait([&](asio::error_code e) {
+            if (!e && !stopping) do_reload("files changed");
+          });
+          read_inotify();
+        });
+      };
+      read_inotify();
+    }
+  }
+
+  control_ctx.run();
+  for (auto& w : im.workers) {
+    w->ctx.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace certroute::proxy
