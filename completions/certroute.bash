@@ -173,7 +173,7 @@ _certroute() {
 
     case "$path" in
         '')
-            commands='key csr cert account issue revoke renew list versions rollback remove routes'
+            commands='key csr cert account issue revoke renew list versions rollback remove routes proxy whoami'
             opts='--help --version --json --quiet --no-color'
             ;;
         key)
@@ -425,6 +425,40 @@ _certroute() {
             esac
             opts="--to --out --strict --entrypoint --namespace --standalone $global"
             positional_file=1
+            ;;
+        proxy)
+            case $prev in
+                --access-log-format)
+                    COMPREPLY=($(compgen -W 'common json' -- "$cur"))
+                    return
+                    ;;
+                --access-log | --tls-cert | --tls-key)
+                    _certroute_files  # --access-log also takes '-' or 'off'
+                    return
+                    ;;
+                --route | --entrypoint | --workers | --trusted-ips | --max-header-size | \
+                    --max-header-count | --max-request-line | --max-body-size | --max-connections | \
+                    --client-idle-timeout | --client-read-timeout | --write-timeout | \
+                    --upstream-connect-timeout | --upstream-response-timeout | \
+                    --upstream-idle-timeout | --drain-timeout)
+                    return  # free text
+                    ;;
+            esac
+            opts="--route --entrypoint --workers --access-log --access-log-format --no-watch"
+            opts="$opts --tls-cert --tls-key --trusted-ips --forwarded-insecure --via"
+            opts="$opts --max-header-size --max-header-count --max-request-line --max-body-size"
+            opts="$opts --max-connections --client-idle-timeout --client-read-timeout --write-timeout"
+            opts="$opts --upstream-connect-timeout --upstream-response-timeout --upstream-idle-timeout"
+            opts="$opts --drain-timeout $global"
+            positional_file=1
+            ;;
+        whoami)
+            case $prev in
+                --listen | --name)
+                    return  # free text
+                    ;;
+            esac
+            opts="--listen --name $global"
             ;;
         *)
             return

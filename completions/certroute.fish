@@ -196,6 +196,8 @@ complete -c certroute -n __certroute_using -a versions -d 'List the stored versi
 complete -c certroute -n __certroute_using -a rollback -d "Switch a certificate's current version back (default: the previous one)"
 complete -c certroute -n __certroute_using -a remove -d 'Move a certificate out of the state directory (to removed/; never deleted)'
 complete -c certroute -n __certroute_using -a routes -d 'Lint Traefik dynamic configuration, explain routing, render it for other proxies'
+complete -c certroute -n __certroute_using -a proxy -d 'Serve route files (or --route HOST=URL) as a reverse proxy, in the foreground'
+complete -c certroute -n __certroute_using -a whoami -d 'Serve a test HTTP backend that answers with the request it received'
 
 complete -c certroute -n '__certroute_using key' -a generate -d 'Generate a private key (0600, written atomically)'
 complete -c certroute -n '__certroute_using key' -a show -d "Show a private key's type, size and public-key hash"
@@ -350,3 +352,33 @@ complete -c certroute -n '__certroute_using routes render' -l strict -d 'Exit 1 
 complete -c certroute -n '__certroute_using routes render' -l entrypoint -x -d 'NAME=[ADDR]:PORT the rendered proxy listens on (default web=:80, websecure=:443)'
 complete -c certroute -n '__certroute_using routes render' -l namespace -x -d 'Kubernetes namespace (default default)'
 complete -c certroute -n '__certroute_using routes render' -l standalone -d 'nginx: a whole nginx.conf instead of an http{} include'
+
+# proxy PATH... | --route HOST=URL
+complete -c certroute -n '__certroute_using proxy' -F
+complete -c certroute -n '__certroute_using proxy' -l route -x -d 'HOST=URL[,URL...]: proxy HOST (or * for any) to these servers (repeatable)'
+complete -c certroute -n '__certroute_using proxy' -l entrypoint -x -d 'NAME=[ADDR]:PORT to listen on (default web=:8080, websecure=:8443 with tls)'
+complete -c certroute -n '__certroute_using proxy' -l workers -x -d 'Worker threads, one event loop each (default: one per CPU)'
+complete -c certroute -n '__certroute_using proxy' -l access-log -r -F -d "Where the access log goes: FILE, '-' (stdout, the default) or off"
+complete -c certroute -n '__certroute_using proxy' -l access-log-format -x -a 'common json' -d 'Access log format (default common)'
+complete -c certroute -n '__certroute_using proxy' -l no-watch -d 'Do not reload when the route files change (SIGHUP still reloads)'
+complete -c certroute -n '__certroute_using proxy' -l tls-cert -r -F -d 'Default certificate (PEM) for TLS routers; with --route, also serve HTTPS'
+complete -c certroute -n '__certroute_using proxy' -l tls-key -r -F -d 'The private key of --tls-cert (PEM)'
+complete -c certroute -n '__certroute_using proxy' -l trusted-ips -x -d 'Peers whose X-Forwarded-* headers are kept (IPs or CIDR ranges, repeatable)'
+complete -c certroute -n '__certroute_using proxy' -l forwarded-insecure -d "Keep every client's X-Forwarded-* headers"
+complete -c certroute -n '__certroute_using proxy' -l via -d 'Add a Via header to requests and responses'
+complete -c certroute -n '__certroute_using proxy' -l max-header-size -x -d 'Largest request head in bytes (default 32768)'
+complete -c certroute -n '__certroute_using proxy' -l max-header-count -x -d 'Most header fields in a request (default 100)'
+complete -c certroute -n '__certroute_using proxy' -l max-request-line -x -d 'Longest request line in bytes (default 8192)'
+complete -c certroute -n '__certroute_using proxy' -l max-body-size -x -d 'Largest request body in bytes (default 0: no limit)'
+complete -c certroute -n '__certroute_using proxy' -l max-connections -x -d 'Most client connections at once (default 16384)'
+complete -c certroute -n '__certroute_using proxy' -l client-idle-timeout -x -d 'Keep-alive time between requests (default 180s)'
+complete -c certroute -n '__certroute_using proxy' -l client-read-timeout -x -d "Time to receive a request's head or body part (default 60s)"
+complete -c certroute -n '__certroute_using proxy' -l write-timeout -x -d 'Time for a write to either side to progress (default 60s)'
+complete -c certroute -n '__certroute_using proxy' -l upstream-connect-timeout -x -d 'Time to connect to a server (default 5s)'
+complete -c certroute -n '__certroute_using proxy' -l upstream-response-timeout -x -d 'Time for a server to start answering (default 60s)'
+complete -c certroute -n '__certroute_using proxy' -l upstream-idle-timeout -x -d 'How long pooled server connections stay open (default 90s)'
+complete -c certroute -n '__certroute_using proxy' -l drain-timeout -x -d 'On SIGINT/SIGTERM, how long requests in flight may finish (default 10s)'
+
+# whoami
+complete -c certroute -n '__certroute_using whoami' -l listen -x -d 'Listen on ADDR:PORT (default 127.0.0.1:8000; port 0 picks one)'
+complete -c certroute -n '__certroute_using whoami' -l name -x -d 'Name to report in every answer'
