@@ -78,6 +78,8 @@ util::Result<std::string> routes_document(const std::vector<std::string>& specs,
 bool any_tls_router(const routes::Config& c) {
   for (const auto& [n, r] : c.http.routers)
     if (r.tls) return true;
+  for (const auto& [n, r] : c.tcp.routers)
+    if (r.tls) return true;
   return false;
 }
 
@@ -115,6 +117,12 @@ proxy::Loaded load(const Setup& setup, std::string& report, bool& unreadable) {
     if (!r->tls) continue;
     need_tls = true;
     for (const auto& h : r->hosts) tin.hosts.push_back({h, r->tls_options});
+  }
+  for (const auto& r : snap->tcp_routes) {
+    if (!r->tls || r->passthrough) continue;
+    need_tls = true;
+    for (const auto& h : r->hosts)
+      if (h != "*") tin.hosts.push_back({h, r->tls_options});
   }
   tin.extra_cert_file = o.tls_cert;
   tin.extra_key_file = o.tls_key;

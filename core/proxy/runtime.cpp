@@ -124,7 +124,8 @@ using routes::RuleExpr;
 std::optional<std::set<std::string>> host_set(const RuleExpr& e) {
   switch (e.op) {
     case RuleExpr::Op::matcher:
-      if (e.matcher == routes::Matcher::host || e.matcher == routes::Matcher::host_header) {
+      if (e.matcher == routes::Matcher::host || e.matcher == routes::Matcher::host_header ||
+          e.matcher == routes::Matcher::host_sni) {
         std::set<std::string> s;
         for (const auto& a : e.args) {
           std::string h = a.normalized;
@@ -319,6 +320,12 @@ Server* FailoverService::pick(Exchange& ex, std::int64_t now_ms) {
   return fallback->pick(ex, now_ms);
 }
 
+Server* TcpService::pick(int worker, std::int64_t now_ms) {
+  int i = wrr.next(worker, weights, [&](std::size_t k) { return servers[k]->available(now_ms); });
+  if (i < 0) i = wrr.next(worker, weights, [](std::size_t) { return true; });
+  return i < 0 ? nullptr : servers[static_cast<std::size_t>(i)].get();
+}
+
 bool FailoverService::up(std::int64_t now_ms) const { return main->up(now_ms) || fallback->up(now_ms); }
 
 std::vector<LoadBalancer*> Snapshot::health_checked() const {
@@ -358,7 +365,7 @@ struct Builder {
     return k;
   }
 
-  bool parse_server(const std::string& url, Server& s, std::string& why) {
+  bool parse_server(const std::string& url, Server& s, std::string& why, bool tcp = false) {
     s.url = url;
     auto colon = url.find("://");
     if (colon == std::string::npos) {
@@ -367,7 +374,7 @@ struct Builder {
     }
     s.scheme = url.substr(0, colon);
     for (auto& c : s.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (s.scheme != "http") {
+    if (s.scheme != "http" && !(tcp && s.scheme == "tcp")) {
       why = "server '" + url + "': the " + s.scheme + ":// scheme is not supported yet (http:// only)";
       return false;
     }
@@ -397,6 +404,10 @@ struct Builder {
     }
     if (host.empty()) {
       why = "server '" + url + "': no host";
+      return false;
+    }
+    if (tcp && port.empty()) {
+      why = "address '" + url.substr(6) + "': no port";
       return false;
     }
     s.host = host;
@@ -641,6 +652,85 @@ struct Builder {
     return true;
   }
 
+  TcpService* tcp_service(const std::string& qname, routes::Pos ref_pos) {
+    if (auto it = snap.tcp_services.find(qname); it != snap.tcp_services.end()) return it->second.get();
+    std::string bare = qname.substr(0, qname.find('@'));
+    const auto& defined = loaded.config.tcp.services;
+    auto it = defined.find(bare);
+    if (it == defined.end()) it = defined.find(qname);
+    if (it == defined.end()) {
+      error(ref_pos, "TCP service '" + qname + "' is not defined");
+      return nullptr;
+    }
+    const routes::Service& def = it->second;
+    if (def.kinds.size() != 1 || def.kinds.front() != "loadBalancer") {
+      error(def.pos, "TCP service '" + qname + "': only loadBalancer TCP services are supported by the proxy");
+      return nullptr;
+    }
+    const DocNode* node = def.node ? def.node->find("loadBalancer") : nullptr;
+    auto svc = std::make_unique<TcpService>();
+    svc->name = qname;
+    svc->wrr.per_worker.resize(static_cast<std::size_t>(options.workers));
+    if (node && (node->find("proxyProtocol") || node->find("serversTransport"))) {
+      error(def.pos, "TCP service '" + qname + "': proxyProtocol and serversTransport are not supported by the proxy");
+      return nullptr;
+    }
+    if (const DocNode* servers = node ? node->find("servers") : nullptr)
+      for (const auto& item : servers->items) {
+        auto address = doc::str(&item, "address");
+        if (!address) continue;
+        if (doc::boolean(&item, "tls").value_or(false)) {
+          error(item.pos, "TCP service '" + qname + "': TLS to the server (tls: true) is not supported by the proxy");
+          return nullptr;
+        }
+        auto s = std::make_unique<Server>();
+        std::string why;
+        if (!parse_server("tcp://" + *address, *s, why, true)) {
+          error(item.pos, "TCP service '" + qname + "': " + why);
+          return nullptr;
+        }
+        s->url = *address;
+        s->weight = static_cast<int>(doc::integer(&item, "weight").value_or(1));
+        svc->weights.push_back(s->weight);
+        svc->servers.push_back(std::move(s));
+      }
+    if (svc->servers.empty()) {
+      error(def.pos, "TCP service '" + qname + "' has no servers");
+      return nullptr;
+    }
+    TcpService* raw = svc.get();
+    snap.tcp_services.emplace(qname, std::move(svc));
+    return raw;
+  }
+
+  void tcp_routers() {
+    std::vector<routes::RouteEntry> entries = routes::compile_routes(loaded.config, routes::Protocol::tcp);
+    for (auto& e : entries) {
+      const routes::Router& r = *e.router;
+      std::string q = routes::qualified(r.name);
+      if (!r.rule || !e.rule.ok() || e.templated) continue;
+      if (!r.middlewares.empty()) {
+        error(r.pos, "TCP router '" + q + "': TCP middlewares are not supported by the proxy");
+        continue;
+      }
+      if (!r.service) {
+        error(r.pos, "TCP router '" + q + "' has no service");
+        continue;
+      }
+      auto route = std::make_unique<TcpRoute>();
+      route->name = q;
+      route->tls = r.tls;
+      route->passthrough = r.tls_passthrough;
+      if (r.tls_options) route->tls_options = routes::qualified(r.tls_options->value);
+      if (e.rule.root)
+        if (auto hs = host_set(*e.rule.root)) route->hosts.assign(hs->begin(), hs->end());
+      route->service = tcp_service(routes::qualified(r.service->value), r.service->pos);
+      if (!route->service) continue;
+      route->entry = std::move(e);
+      snap.tcp_routes.push_back(std::move(route));
+    }
+  }
+
   void run() {
     std::vector<routes::RouteEntry> entries = routes::compile_routes(loaded.config, routes::Protocol::http);
     for (auto& e : entries) {
@@ -664,8 +754,7 @@ struct Builder {
       route->entry = std::move(e);
       snap.routes.push_back(std::move(route));
     }
-    for (const auto& [name, r] : loaded.config.tcp.routers)
-      error(r.pos, "TCP router '" + name + "': TCP routers are not supported by the proxy yet");
+    tcp_routers();
     for (const auto& [name, r] : loaded.config.udp.routers)
       error(r.pos, "UDP router '" + name + "': UDP routers are not supported by the proxy");
 
@@ -681,6 +770,12 @@ struct Builder {
       auto& t = snap.entry_points[ep.name];
       t.plain.build(std::move(plain));
       t.secure.build(std::move(secure));
+      for (const auto& r : snap.tcp_routes) {
+        const auto& eps = r->entry.router->entry_points;
+        if (eps.empty() ||
+            std::any_of(eps.begin(), eps.end(), [&](const routes::Text& x) { return x.value == ep.name; }))
+          t.tcp.push_back(r.get());
+      }
     }
   }
 };

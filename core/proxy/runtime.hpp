@@ -301,6 +301,28 @@ class RouteTable {
   std::vector<const Route*> generic_;  // rules that are not decided by host alone
 };
 
+// ---- TCP routers -----------------------------------------------------------------
+
+// A TCP service: a loadBalancer of addresses (host:port), smooth WRR.
+class TcpService {
+ public:
+  std::string name;
+  std::vector<std::unique_ptr<Server>> servers;  // Server::key is the address
+  std::vector<int> weights;
+  SmoothWrr wrr;
+  Server* pick(int worker, std::int64_t now_ms);
+};
+
+struct TcpRoute {
+  std::string name;
+  routes::RouteEntry entry;
+  bool tls = false;          // TLS connections only (terminated unless passthrough)
+  bool passthrough = false;  // forward the TLS bytes as they are
+  TcpService* service = nullptr;
+  std::string tls_options;
+  std::vector<std::string> hosts;  // HostSNI names (empty: any)
+};
+
 struct EntryPoint {
   std::string name;
   asio::ip::tcp::endpoint address;
@@ -309,6 +331,7 @@ struct EntryPoint {
 struct EntryPointRoutes {
   RouteTable plain;   // routers without tls
   RouteTable secure;  // routers with tls
+  std::vector<const TcpRoute*> tcp;  // TCP routers, in priority order
 };
 
 // Everything a worker needs, built from one load of the route files.
@@ -317,6 +340,8 @@ struct Snapshot {
   std::vector<std::unique_ptr<Route>> routes;
   std::map<std::string, std::unique_ptr<Middleware>> middlewares;
   std::map<std::string, std::unique_ptr<Service>> services;
+  std::vector<std::unique_ptr<TcpRoute>> tcp_routes;
+  std::map<std::string, std::unique_ptr<TcpService>> tcp_services;
   std::map<std::string, EntryPointRoutes> entry_points;  // by entry point name
   std::uint64_t generation = 0;
 

@@ -20,6 +20,7 @@
 #include <asio/ssl.hpp>
 
 #include "core/proxy/access_log.hpp"
+#include "core/proxy/client_hello.hpp"
 #include "core/proxy/net.hpp"
 
 namespace certroute::proxy {
@@ -386,6 +387,30 @@ struct Session : std::enable_shared_from_this<Session> {
     w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  // Peeks at the first bytes without consuming them: `want` bytes, or a
+  // whole TLS ClientHello when `hello` is set. Returns what is there (empty
+  // when the client closed or timed out).
+  awaitable<std::string> peek(std::size_t want, ClientHello* hello, HelloStatus* hs) {
+    std::string buf(hello ? 16384 + 5 : want, '\0');
+    arm(Phase::reading, opt.client_read);
+    for (;;) {
+      ssize_t n = ::recv(socket.native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0) co_return std::string();
+      if (n > 0) {
+        std::string_view got(buf.data(), static_cast<std::size_t>(n));
+        if (!hello) co_return std::string(got);
+        *hello = ClientHello{};
+        *hs = parse_client_hello(got, *hello);
+        if (*hs != HelloStatus::incomplete || static_cast<std::size_t>(n) == buf.size()) co_return std::string(got);
+      } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        co_return std::string();
+      }
+      // Nothing (more) yet: the next bytes arrive as a new readiness edge.
+      auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+      if (ec || closed) co_return std::string();
+    }
+  }
+
   awaitable<void> serve_connection() {
     w.refresh();
     auto snap = w.snap;
@@ -394,20 +419,40 @@ struct Session : std::enable_shared_from_this<Session> {
     const EntryPointRoutes& eroutes = eit->second;
     // Plain or TLS: by the routers on this entry point, or by the first byte
     // (a TLS handshake starts with 0x16) when it has both, as Traefik does.
+    // TCP routers see the ClientHello first (HostSNI, ALPN) and take the
+    // connection when one matches.
     bool want_tls = false;
-    if (!eroutes.secure.empty() && w.ssl) {
-      if (eroutes.plain.empty()) {
-        want_tls = true;
-      } else {
-        arm(Phase::reading, opt.client_read);
-        auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
-        if (ec || closed) co_return;
-        unsigned char first = 0;
-        ssize_t n = ::recv(socket.native_handle(), &first, 1, MSG_PEEK);
-        if (n <= 0) co_return;
-        want_tls = first == 0x16;
+    const bool tcp_tls = std::any_of(eroutes.tcp.begin(), eroutes.tcp.end(), [](const TcpRoute* r) { return r->tls; });
+    const bool tcp_plain = std::any_of(eroutes.tcp.begin(), eroutes.tcp.end(), [](const TcpRoute* r) { return !r->tls; });
+    const bool maybe_tls = (!eroutes.secure.empty() && w.ssl) || tcp_tls;
+    const bool maybe_plain = !eroutes.plain.empty() || tcp_plain;
+    if (!eroutes.tcp.empty() || (maybe_tls && maybe_plain)) {
+      std::string first = co_await peek(1, nullptr, nullptr);
+      if (first.empty() || closed) co_return;
+      want_tls = static_cast<unsigned char>(first[0]) == 0x16;
+      if (!eroutes.tcp.empty()) {
+        routes::Request rr;
+        rr.client_ip = client_ip;
+        if (want_tls && tcp_tls) {
+          ClientHello hello;
+          HelloStatus hs = HelloStatus::not_tls;
+          std::string bytes = co_await peek(0, &hello, &hs);
+          if (bytes.empty() || closed) co_return;
+          rr.sni = hello.sni;
+          rr.alpn = hello.alpn;
+        }
+        for (const TcpRoute* r : eroutes.tcp) {
+          if (r->tls != want_tls) continue;
+          if (!routes::evaluate(r->entry.rule, rr).matched) continue;
+          co_await serve_tcp(*r, snap);
+          co_return;
+        }
       }
+    } else {
+      want_tls = maybe_tls && !maybe_plain;
     }
+    if (want_tls && (eroutes.secure.empty() || !w.ssl)) co_return;  // TLS, but nothing serves it
+    if (!want_tls && eroutes.plain.empty()) co_return;
     if (want_tls) {
       ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
       tls = true;
@@ -418,6 +463,42 @@ struct Session : std::enable_shared_from_this<Session> {
     }
     in.reserve(4 * 1024);  // grows for larger heads (up to the limit) and bodies
     co_await serve_requests();
+  }
+
+  // A connection a TCP router took: TLS terminated (unless passthrough),
+  // then bytes both ways to a server of its service.
+  awaitable<void> serve_tcp(const TcpRoute& route, std::shared_ptr<Snapshot> snap) {
+    Server* server = route.service->pick(w.index, now_ms());
+    if (!server || server->endpoints.empty()) co_return;
+    if (route.tls && !route.passthrough) {
+      if (!w.ssl) co_return;
+      ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
+      tls = true;
+      arm(Phase::reading, opt.client_read);
+      auto [ec] = co_await ssl->async_handshake(asio::ssl::stream_base::server, use_tuple);
+      if (ec || closed) co_return;
+    }
+    bool timed_out = false;
+    auto up = co_await connect(*server, timed_out);
+    if (!up || closed) {
+      if (!up) server->down_until.store(now_ms() + 10000, std::memory_order_relaxed);
+      co_return;
+    }
+    if (opt.access_log) {
+      AccessRecord r;
+      r.start = std::chrono::system_clock::now();
+      r.client_ip = client_ip;
+      r.method = "TCP";
+      r.host = sni;
+      r.path = "-";
+      r.router = route.name;
+      r.upstream = server->url;
+      opt.access_log->write(r);
+    }
+    in.reserve(16 * 1024);
+    Buffer empty(0);
+    co_await tunnel(*up, empty);
+    (void)snap;
   }
 
   awaitable<void> serve_requests() {
