@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <re2/re2.h>
 
+#include "core/proxy/compress.hpp"
 #include "core/proxy/htpasswd.hpp"
 #include "core/proxy/runtime.hpp"
 #include "core/routes/ip.hpp"
@@ -746,6 +747,7 @@ std::unique_ptr<Middleware> make_middleware(const std::string& kind, const DocNo
     m->interval = doc::duration(n, "initialInterval").value_or(std::chrono::milliseconds(100));
     return m;
   }
+  if (kind == "compress") return make_compress(node, error);
   error = "this middleware type is not supported by the proxy";
   return nullptr;
 }

@@ -42,6 +42,7 @@ struct Reply {
 
 struct Route;
 struct Server;
+struct CompressSettings;
 
 struct Exchange {
   // The connection.
@@ -90,6 +91,7 @@ struct Exchange {
   std::uint64_t max_body = 0;  // buffering.maxRequestBodyBytes (0: none)
   int attempts = 1;            // retry.attempts
   std::chrono::milliseconds retry_interval{100};
+  const CompressSettings* compress = nullptr;  // compress the response (compress middleware)
   std::vector<std::function<void()>> on_done;  // inFlightReq releases its slot
 
   // For the access log and the balancers.
@@ -116,6 +118,7 @@ struct Exchange {
     max_body = 0;
     attempts = 1;
     retry_interval = std::chrono::milliseconds(100);
+    compress = nullptr;
     route = nullptr;
     server = nullptr;
     sticky_cookie = {};

@@ -21,6 +21,7 @@
 
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/client_hello.hpp"
+#include "core/proxy/compress.hpp"
 #include "core/proxy/net.hpp"
 
 namespace certroute::proxy {
@@ -286,7 +287,7 @@ struct Session : std::enable_shared_from_this<Session> {
   bool trusted = false;  // keep the client's X-Forwarded-* headers
 
   Buffer in;
-  std::string method_, host_, target_, referer_, user_agent_;
+  std::string method_, host_, target_, referer_, user_agent_, accept_encoding_;
   http1::RequestHead head;
   http1::ResponseHead rhead;
   std::string out;  // the head being written (either side)
@@ -653,6 +654,7 @@ struct Session : std::enable_shared_from_this<Session> {
       m->handle(ex);
       if (ex.reply) co_return co_await answer(*ex.reply);
     }
+    if (ex.compress) accept_encoding_.assign(ex.header("Accept-Encoding"));
     std::uint64_t max_body = opt.max_body;
     if (ex.max_body && (!max_body || ex.max_body < max_body)) max_body = ex.max_body;
     if (max_body && head.body == http1::BodyKind::length && head.content_length > max_body)
@@ -1115,6 +1117,18 @@ struct Session : std::enable_shared_from_this<Session> {
       res.status = 502;
       co_return res;
     }
+    // Compression (the compress middleware): only what the client accepts,
+    // for responses with a body the server did not encode itself.
+    std::unique_ptr<Encoder> enc;
+    std::string enc_name;
+    if (ex.compress && rhead.status >= 200 && rhead.status != 204 && rhead.status != 206 && rhead.status != 304 &&
+        rhead.body != http1::BodyKind::none && ex.method != "HEAD" &&
+        http1::find_header(rhead.headers, "content-encoding").empty()) {
+      enc_name = negotiate_encoding(accept_encoding_, ex.compress->encodings, ex.compress->default_encoding);
+      if (!enc_name.empty() && ex.compress->wants(http1::find_header(rhead.headers, "content-type"),
+                                                  rhead.body == http1::BodyKind::length, rhead.content_length))
+        enc = make_encoder(enc_name);
+    }
     // The client's head.
     const bool until_close = rhead.body == http1::BodyKind::until_close;
     bool client_close = !head.keep_alive || until_close || w.proxy->draining.load(std::memory_order_relaxed) ||
@@ -1129,6 +1143,7 @@ struct Session : std::enable_shared_from_this<Session> {
     std::string_view conn_tokens = http1::find_header(rhead.headers, "connection");
     for (const auto& h : rhead.headers) {
       if (hop_by_hop(h.name) || (!conn_tokens.empty() && http1::has_token(conn_tokens, h.name))) continue;
+      if (enc && http1::iequals(h.name, "content-length")) continue;
       if (!ex.response_set.empty()) {
         bool replaced = false;
         for (const auto& [k, v] : ex.response_set)
@@ -1165,13 +1180,18 @@ struct Session : std::enable_shared_from_this<Session> {
       }
     }
     if (opt.via) out += rhead.minor == 0 ? "Via: 1.0 certroute\r\n" : "Via: 1.1 certroute\r\n";
+    if (enc) {
+      out += "Content-Encoding: ";
+      out += enc_name;
+      out += "\r\nVary: Accept-Encoding\r\n";
+    }
     const bool chunked = rhead.body == http1::BodyKind::chunked;
     if (rhead.status == 101) {
       out += "Connection: Upgrade\r\nUpgrade: ";
       out += http1::find_header(rhead.headers, "upgrade");
       out += "\r\n";
     } else {
-      if (chunked) {
+      if (chunked || enc) {
         if (head.minor == 0) client_close = true;  // a 1.0 client cannot read chunked: stream raw and close
         else out += "Transfer-Encoding: chunked\r\n";
       }
@@ -1186,8 +1206,29 @@ struct Session : std::enable_shared_from_this<Session> {
     http1::ChunkedDecoder dec(opt.limits);
     bool done = rhead.body == http1::BodyKind::none || rhead.status == 101;
     std::size_t take = 0;
-    std::string decoded;  // chunked to a 1.0 client: the decoded bytes
-    const bool dechunk = chunked && head.minor == 0;
+    std::string decoded;  // chunked to a 1.0 client, or to compress: the decoded bytes
+    const bool dechunk = chunked && (head.minor == 0 || enc);
+    std::string packed;  // compressed output, framed as a chunk for 1.1 clients
+    auto compress = [&](std::string_view data, bool last) -> std::string_view {
+      std::string z;
+      enc->write(data, z);
+      if (last) enc->finish(z);
+      packed.clear();
+      if (head.minor == 0) {
+        packed = std::move(z);
+        return packed;
+      }
+      if (!z.empty()) {
+        char hex[20];
+        auto [p, ec] = std::to_chars(hex, hex + sizeof hex, z.size(), 16);
+        packed.append(hex, p);
+        packed += "\r\n";
+        packed += z;
+        packed += "\r\n";
+      }
+      if (last) packed += "0\r\n\r\n";
+      return packed;
+    };
     auto account = [&](std::string_view avail) -> bool {
       // Sets take/done for the bytes available; false on a framing error.
       if (done) {
@@ -1216,6 +1257,7 @@ struct Session : std::enable_shared_from_this<Session> {
     response_started = true;
     {
       std::string_view body = dechunk ? std::string_view(decoded) : rb.view().substr(0, take);
+      if (enc) body = compress(body, done);
       sent_bytes += body.size();
       bool sent;
       if (body.size() <= kCoalesce) {
@@ -1245,7 +1287,14 @@ struct Session : std::enable_shared_from_this<Session> {
         co_return res;
       }
       if (ec || n == 0) {
-        if (until_close && !upstream_timed_out) break;  // the end of the body
+        if (until_close && !upstream_timed_out) {  // the end of the body
+          if (enc) {
+            std::string_view tail = compress({}, true);
+            sent_bytes += tail.size();
+            co_await write_client(asio::buffer(tail.data(), tail.size()));
+          }
+          break;
+        }
         res.kind = upstream_timed_out ? Result::timeout : Result::upstream_failed;
         res.status = rhead.status;
         co_return res;
@@ -1257,6 +1306,7 @@ struct Session : std::enable_shared_from_this<Session> {
         co_return res;
       }
       std::string_view body = dechunk ? std::string_view(decoded) : rb.view().substr(0, take);
+      if (enc) body = compress(body, done);
       sent_bytes += body.size();
       if (!co_await write_client(asio::buffer(body.data(), body.size()))) {
         res.kind = Result::client_gone;
