@@ -104,7 +104,8 @@ proxy::Loaded load(const Setup& setup, std::string& report, bool& unreadable) {
   for (const auto& e : loaded.errors) report += "certroute: " + e + "\n";
   std::vector<std::string> names;
   for (const auto& ep : setup.entry_points) names.push_back(ep.name);
-  routes::lint(loaded, routes::LintOptions{.entry_points = names});
+  // Certificate files are read (and reported) by the TLS store below.
+  routes::lint(loaded, routes::LintOptions{.entry_points = names, .check_certificate_files = false});
   proxy::Loaded out;
   if (unreadable) return out;
   auto snap = proxy::build_snapshot(std::move(loaded), proxy::BuildOptions{setup.entry_points, setup.workers});
@@ -127,6 +128,11 @@ proxy::Loaded load(const Setup& setup, std::string& report, bool& unreadable) {
   tin.extra_cert_file = o.tls_cert;
   tin.extra_key_file = o.tls_key;
   if (need_tls) out.tls = proxy::TlsStore::build(tin, snap->loaded.diagnostics);
+  // A certificate the proxy cannot load is an error here (lint only warns:
+  // the files may live on another machine): serving the default certificate
+  // instead would look like it works.
+  for (auto& d : snap->loaded.diagnostics.items())
+    if (d.code == routes::Code::tls_certificate) d.severity = routes::Severity::error;
   snap->loaded.diagnostics.sort();
   routes::TextOptions to{.source_lines = false, .color = false, .errors_only = false};
   report += routes::format_text(snap->loaded, to);

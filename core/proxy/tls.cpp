@@ -261,7 +261,7 @@ void fill_names(Certificate& c) {
 // (code tls_certificate) at the value's position and returns nullopt.
 std::optional<Certificate> load_certificate(const std::string& cert_value, Pos cert_pos, const std::string& key_value,
                                             Pos key_pos, Diagnostics& diags) {
-  const std::string skip = "; the proxy skips this certificate";
+  const std::string skip;  // the proxy refuses a configuration whose certificates do not load
   std::string why;
   auto cert_pem = read_pem_value(cert_value, why);
   if (!cert_pem) {
