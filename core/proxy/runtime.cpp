@@ -546,6 +546,10 @@ struct Builder {
         lb->max_failed_attempts = static_cast<int>(doc::integer(ph, "maxFailedAttempts").value_or(1));
         lb->failure_window = doc::duration(ph, "failureWindow").value_or(std::chrono::seconds(10));
       }
+      for (auto& s : lb->servers) {
+        s->max_failed = std::max(1, lb->max_failed_attempts);
+        s->failure_window_ms = lb->failure_window.count();
+      }
       return lb;
     }
     if (kind == "weighted") {
@@ -609,6 +613,60 @@ struct Builder {
     return nullptr;
   }
 
+  // "500-599" or "404" (Traefik's errors.status and statusRewrites keys).
+  static bool status_range(std::string_view t, std::pair<int, int>& out) {
+    auto dash = t.find('-');
+    auto num = [](std::string_view v, int& n) {
+      auto [e, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      return ec == std::errc() && e == v.data() + v.size() && n >= 100 && n <= 599;
+    };
+    if (dash == std::string_view::npos) {
+      if (!num(t, out.first)) return false;
+      out.second = out.first;
+      return true;
+    }
+    return num(t.substr(0, dash), out.first) && num(t.substr(dash + 1), out.second) && out.first <= out.second;
+  }
+
+  std::unique_ptr<Middleware> errors_middleware(const routes::Middleware& m, const std::string& q) {
+    const DocNode* node = m.node ? m.node->find("errors") : nullptr;
+    class Errors final : public Middleware {
+     public:
+      ErrorPages pages;
+      void handle(Exchange& ex) const override { ex.errors.push_back(&pages); }
+    };
+    auto mw = std::make_unique<Errors>();
+    for (const auto& st : doc::list(node, "status")) {
+      std::pair<int, int> r;
+      if (!status_range(st, r)) {
+        error(m.pos, "middleware '" + q + "' (errors): status '" + st + "' is not a status or a range like 500-599");
+        return nullptr;
+      }
+      mw->pages.ranges.push_back(r);
+    }
+    auto svc = doc::str(node, "service");
+    if (!svc || mw->pages.ranges.empty()) {
+      error(m.pos, "middleware '" + q + "' (errors): status and service are required");
+      return nullptr;
+    }
+    mw->pages.service = service(routes::qualified(*svc), m.pos);
+    if (!mw->pages.service) return nullptr;
+    mw->pages.query = doc::str(node, "query").value_or("/");
+    if (const DocNode* rw = node ? node->find("statusRewrites") : nullptr)
+      for (const auto& e : rw->entries) {
+        std::pair<int, int> r;
+        int to = 0;
+        const std::string& key = e.written.empty() ? e.key : e.written;
+        auto [p, ec] = std::from_chars(e.value.text.data(), e.value.text.data() + e.value.text.size(), to);
+        if (!status_range(key, r) || ec != std::errc() || to < 100 || to > 599) {
+          error(e.key_pos, "middleware '" + q + "' (errors): statusRewrites '" + key + "' is not a status rewrite");
+          return nullptr;
+        }
+        mw->pages.rewrites.push_back({r, to});
+      }
+    return mw;
+  }
+
   // Appends the middlewares of `names` (chains flattened) to out.
   bool middlewares(const std::vector<routes::Text>& names, std::vector<const Middleware*>& out, int depth) {
     if (depth > 16) return false;
@@ -635,6 +693,11 @@ struct Builder {
         continue;
       }
       auto made = snap.middlewares.find(q);
+      if (made == snap.middlewares.end() && m.kinds.front() == "errors") {
+        auto mw = errors_middleware(m, q);
+        if (!mw) return false;
+        made = snap.middlewares.emplace(q, std::move(mw)).first;
+      }
       if (made == snap.middlewares.end()) {
         std::string why;
         const DocNode* node = m.node ? m.node->find(m.kinds.front()) : nullptr;

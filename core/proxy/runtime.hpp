@@ -43,6 +43,7 @@ struct Reply {
 struct Route;
 struct Server;
 struct CompressSettings;
+struct ErrorPages;
 
 struct Exchange {
   // The connection.
@@ -92,6 +93,7 @@ struct Exchange {
   int attempts = 1;            // retry.attempts
   std::chrono::milliseconds retry_interval{100};
   const CompressSettings* compress = nullptr;  // compress the response (compress middleware)
+  std::vector<const ErrorPages*> errors;        // errors middlewares, in chain order
   std::vector<std::function<void()>> on_done;  // inFlightReq releases its slot
 
   // For the access log and the balancers.
@@ -155,6 +157,22 @@ struct Server {
   // read by every worker.
   std::atomic<bool> healthy{true};
   std::atomic<std::int64_t> down_until{0};  // passive: steady_clock ms
+  // Passive health (passiveHealthCheck): this many failed connections within
+  // the window take the server out of rotation for the window.
+  int max_failed = 1;
+  std::int64_t failure_window_ms = 10000;
+  std::atomic<int> failures{0};
+  std::atomic<std::int64_t> failures_since{0};
+  void failed(std::int64_t now_ms) {
+    if (now_ms - failures_since.load(std::memory_order_relaxed) > failure_window_ms) {
+      failures.store(0, std::memory_order_relaxed);
+      failures_since.store(now_ms, std::memory_order_relaxed);
+    }
+    if (failures.fetch_add(1, std::memory_order_relaxed) + 1 >= max_failed) {
+      down_until.store(now_ms + failure_window_ms, std::memory_order_relaxed);
+      failures.store(0, std::memory_order_relaxed);
+    }
+  }
   bool available(std::int64_t now_ms) const {
     return healthy.load(std::memory_order_relaxed) && down_until.load(std::memory_order_relaxed) <= now_ms;
   }
@@ -272,6 +290,26 @@ class MirroringService final : public Service {
   bool up(std::int64_t now_ms) const override { return main->up(now_ms); }
   const std::vector<Mirror>* mirrors() const override { return &mirror_list; }
   std::uint64_t mirror_max_body() const override { return max_body_size; }
+};
+
+// The errors middleware: answers whose status is in `ranges` are replaced by
+// the page `query` ({status}, {originalStatus}, {url}) of `service`, sent with
+// the original status (or its statusRewrites entry).
+struct ErrorPages {
+  std::vector<std::pair<int, int>> ranges;
+  Service* service = nullptr;
+  std::string query = "/";
+  std::vector<std::pair<std::pair<int, int>, int>> rewrites;
+  bool matches(int status) const {
+    for (const auto& [lo, hi] : ranges)
+      if (status >= lo && status <= hi) return true;
+    return false;
+  }
+  int rewrite(int status) const {
+    for (const auto& [r, to] : rewrites)
+      if (status >= r.first && status <= r.second) return to;
+    return status;
+  }
 };
 
 // ---- routers -----------------------------------------------------------------

@@ -670,6 +670,12 @@ struct Session : std::enable_shared_from_this<Session> {
       ex.server = server;
       upstream_url = server->url;
       Result r = co_await forward(*route, *server, max_body, response_started, sent_bytes);
+      if (r.kind == Result::intercepted) {
+        // An errors middleware wants its page instead of this answer.
+        int st = co_await error_page(r.status, response_started, sent_bytes, upstream_url);
+        finish_log(st);
+        co_return st > 0 && client_keep && !closed && !error_close_;
+      }
       if (r.kind == Result::ok) {
         status = r.status;
         finish_log(status);
@@ -769,17 +775,77 @@ struct Session : std::enable_shared_from_this<Session> {
     --w.mirrors_in_flight;
   }
 
-  void mark_failure(Service& svc, Server& server) {
-    auto* lb = dynamic_cast<LoadBalancer*>(&svc);
-    std::chrono::milliseconds window{10000};
-    if (lb && lb->max_failed_attempts > 0) window = lb->failure_window;
-    // Passive detection: a server that refused a connection leaves the
+  // The errors middleware: fetches the page for `status` from its service
+  // and sends it with the original (or rewritten) status. Returns the
+  // status sent, 0 when the client went away.
+  const ErrorPages* error_page_ = nullptr;
+  int status_override_ = 0;
+  bool error_close_ = false;
+  awaitable<int> error_page(int status, bool& response_started, std::uint64_t& sent_bytes, std::string& upstream_url) {
+    const ErrorPages& e = *error_page_;
+    const int send_status = e.rewrite(status);
+    std::string page = e.query;
+    auto replace_all = [&](std::string_view from, const std::string& to) {
+      for (std::size_t p = page.find(from); p != std::string::npos; p = page.find(from, p + to.size()))
+        page.replace(p, from.size(), to);
+    };
+    replace_all("{status}", std::to_string(send_status));
+    replace_all("{originalStatus}", std::to_string(status));
+    replace_all("{url}", std::string(target_));
+    if (page.empty() || page.front() != '/') page.insert(page.begin(), '/');
+    // A GET without a body for the page; the client's request body is gone.
+    auto q = page.find('?');
+    ex.method = "GET";
+    ex.path = ex.keep(page.substr(0, q));
+    ex.has_query = q != std::string::npos;
+    ex.query = ex.has_query ? ex.keep(page.substr(q + 1)) : std::string_view();
+    if (head.body != http1::BodyKind::none) {
+      // The body went through `in` and overwrote the header bytes: the page
+      // request carries the host and the forwarded headers only.
+      ex.headers.clear();
+      head.headers.clear();
+    }
+    head.body = http1::BodyKind::none;
+    head.expect_continue = false;
+    head.upgrade = false;
+    ex.compress = nullptr;
+    Route page_route;
+    page_route.service = e.service;
+    Server* server = e.service->pick(ex, now_ms());
+    status_override_ = send_status;
+    Result r;
+    if (server) {
+      upstream_url = server->url;
+      r = co_await forward(page_route, *server, 0, response_started, sent_bytes);
+    } else {
+      r.kind = Result::connect_failed;
+    }
+    status_override_ = 0;
+    error_page_ = nullptr;
+    if (r.kind == Result::ok) {
+      error_close_ = !r.keep;
+      co_return send_status;
+    }
+    if (response_started || r.kind == Result::client_gone) {
+      error_close_ = true;
+      co_return 0;
+    }
+    // No page: the status alone, as a small plain-text answer.
+    Reply rep = error_reply(send_status, std::string(http1::reason_phrase(send_status)));
+    sent_bytes = rep.body.size();
+    bool ok = co_await send_reply(rep, !head.keep_alive, head.minor);
+    error_close_ = !head.keep_alive;
+    co_return ok ? send_status : 0;
+  }
+
+  void mark_failure(Service&, Server& server) {
+    // Passive detection: a server that refuses connections leaves the
     // rotation for a while (and the active checker, if any, brings it back).
-    server.down_until.store(now_ms() + window.count(), std::memory_order_relaxed);
+    server.failed(now_ms());
   }
 
   struct Result {
-    enum Kind { ok, connect_failed, upstream_failed, timeout, client_gone } kind = ok;
+    enum Kind { ok, connect_failed, upstream_failed, timeout, client_gone, intercepted } kind = ok;
     int status = 0;
     bool keep = false;      // the client connection can go on
     bool reusable = false;  // the upstream connection can go back to the pool
@@ -1112,6 +1178,15 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       break;
     }
+    if (error_page_ == nullptr && !ex.errors.empty() && rhead.status >= 200) {
+      for (const ErrorPages* e : ex.errors)
+        if (e->matches(rhead.status)) {
+          error_page_ = e;
+          res.kind = Result::intercepted;
+          res.status = rhead.status;
+          co_return res;  // the answer is dropped, its connection too
+        }
+    }
     if (rhead.status == 101 && !head.upgrade) {
       res.kind = Result::upstream_failed;
       res.status = 502;
@@ -1136,9 +1211,15 @@ struct Session : std::enable_shared_from_this<Session> {
     out.clear();
     out.reserve(256 + rhead.head_size);
     out += head.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
-    append_number(out, static_cast<std::uint64_t>(rhead.status));
-    out += ' ';
-    out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
+    if (status_override_) {
+      append_number(out, static_cast<std::uint64_t>(status_override_));
+      out += ' ';
+      out += http1::reason_phrase(status_override_);
+    } else {
+      append_number(out, static_cast<std::uint64_t>(rhead.status));
+      out += ' ';
+      out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
+    }
     out += "\r\n";
     std::string_view conn_tokens = http1::find_header(rhead.headers, "connection");
     for (const auto& h : rhead.headers) {
