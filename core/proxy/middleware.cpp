@@ -112,19 +112,34 @@ int redirect_status(const Exchange& ex, bool permanent) {
   return get ? 302 : 307;
 }
 
+// Answers the request with `r`. The response headers of the middlewares that
+// ran before (a headers middleware in front of basicAuth, a redirect...) apply
+// to this answer too, as they wrap what comes after them in Traefik; they are
+// moved into the reply so nothing applies them twice.
+void answer(Exchange& ex, Reply r) {
+  for (const auto& [k, v] : ex.response_set) {
+    std::erase_if(r.headers, [&](const auto& h) { return http1::iequals(h.first, k); });
+    if (!v.empty()) r.headers.emplace_back(std::string(k), std::string(v));
+  }
+  for (const auto& [k, v] : ex.response_add) r.headers.emplace_back(std::string(k), std::string(v));
+  ex.response_set.clear();
+  ex.response_add.clear();
+  ex.reply = std::move(r);
+}
+
 void redirect(Exchange& ex, std::string location, bool permanent) {
   Reply r;
   r.status = redirect_status(ex, permanent);
   r.headers.emplace_back("Location", location);
   r.body = std::string(http1::reason_phrase(r.status));
-  ex.reply = std::move(r);
+  answer(ex, std::move(r));
 }
 
 void deny(Exchange& ex, int status, std::string body = {}) {
   Reply r;
   r.status = status;
   r.body = body.empty() ? std::string(http1::reason_phrase(status)) : std::move(body);
-  ex.reply = std::move(r);
+  answer(ex, std::move(r));
 }
 
 // ---- path rewriting --------------------------------------------------------------
@@ -182,7 +197,7 @@ class ReplacePathRegex final : public Middleware {
   std::string rewrite;
   void handle(Exchange& ex) const override {
     std::string p(ex.path);
-    if (!RE2::PartialMatch(p, *re)) return;
+    if (rewrite.empty() || !RE2::PartialMatch(p, *re)) return;  // Traefik: no replacement, no change
     std::string original = p;
     RE2::GlobalReplace(&p, *re, rewrite);
     ex.set_header("X-Replaced-Path", original);
@@ -226,8 +241,10 @@ class RedirectRegex final : public Middleware {
   void handle(Exchange& ex) const override {
     std::string url = full_url(ex);
     if (!RE2::PartialMatch(url, *re)) return;
+    // Go's ReplaceAllString: every match, not only the first.
     std::string out = url;
-    RE2::Replace(&out, *re, rewrite);
+    RE2::GlobalReplace(&out, *re, rewrite);
+    if (out == url) return;  // Traefik passes the request on when the URL is unchanged
     redirect(ex, out, permanent);
   }
 };
@@ -281,22 +298,23 @@ class Headers final : public Middleware {
     bool has_origin = false;
     std::string_view origin = ex.header("Origin", &has_origin);
     if (cors && has_origin && ex.method == "OPTIONS" && !ex.header("Access-Control-Request-Method").empty()) {
-      // A preflight: answered here, as Traefik does.
+      // A preflight: answered here, as Traefik does (the origin decides
+      // Access-Control-Allow-Origin only; the browser checks it).
       Reply r;
       r.status = 200;
       std::string echoed;
-      if (origin_allowed(origin, echoed)) {
-        r.headers.emplace_back("Access-Control-Allow-Origin", echoed);
-        if (allow_credentials) r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
-        if (!allow_methods.empty()) r.headers.emplace_back("Access-Control-Allow-Methods", allow_methods);
-        if (!allow_headers.empty()) r.headers.emplace_back("Access-Control-Allow-Headers", allow_headers);
-        if (max_age > 0) r.headers.emplace_back("Access-Control-Max-Age", std::to_string(max_age));
-      }
-      ex.reply = std::move(r);
+      if (allow_credentials) r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+      if (!allow_headers.empty()) r.headers.emplace_back("Access-Control-Allow-Headers", allow_headers);
+      if (!allow_methods.empty()) r.headers.emplace_back("Access-Control-Allow-Methods", allow_methods);
+      if (origin_allowed(origin, echoed)) r.headers.emplace_back("Access-Control-Allow-Origin", echoed);
+      r.headers.emplace_back("Access-Control-Max-Age", std::to_string(max_age));
+      r.body.clear();
+      answer(ex, std::move(r));
       return;
     }
     for (const auto& [k, v] : request_headers) {
       if (v.empty()) ex.remove_header(k);
+      else if (http1::iequals(k, "host")) ex.host = ex.keep(v);  // Traefik sets the request's Host
       else ex.set_header(k, v);
     }
     for (const auto& [k, v] : response_headers) ex.response_set.emplace_back(k, v);
@@ -307,13 +325,14 @@ class Headers final : public Middleware {
       if (sts_preload) v += "; preload";
       ex.response_set.emplace_back("Strict-Transport-Security", ex.keep(std::move(v)));
     }
-    if (cors && has_origin) {
+    if (cors) {
       std::string echoed;
-      if (origin_allowed(origin, echoed)) {
+      if (has_origin && origin_allowed(origin, echoed))
         ex.response_set.emplace_back("Access-Control-Allow-Origin", ex.keep(std::move(echoed)));
-        if (allow_credentials) ex.response_set.emplace_back("Access-Control-Allow-Credentials", "true");
-        if (!expose_headers.empty()) ex.response_set.emplace_back("Access-Control-Expose-Headers", expose_headers);
-      }
+      // As Traefik: these, and Vary, whether or not the request had an Origin
+      // (a cache must not hand this answer to a cross-origin request).
+      if (allow_credentials) ex.response_set.emplace_back("Access-Control-Allow-Credentials", "true");
+      if (!expose_headers.empty()) ex.response_set.emplace_back("Access-Control-Expose-Headers", expose_headers);
       if (add_vary) ex.response_add.emplace_back("Vary", "Origin");
     }
   }
@@ -363,7 +382,7 @@ class BasicAuth final : public Middleware {
       r.status = 401;
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"" + realm + "\"");
       r.body = "401 Unauthorized";
-      ex.reply = std::move(r);
+      answer(ex, std::move(r));
       return;
     }
     if (remove_header) ex.remove_header("Authorization");
@@ -486,7 +505,7 @@ class RateLimit final : public Middleware {
     r.status = 429;
     r.headers.emplace_back("Retry-After", std::to_string(static_cast<long long>(std::ceil(wait))));
     r.body = "Too Many Requests";
-    ex.reply = std::move(r);
+    answer(ex, std::move(r));
     if (buckets_.size() > 100000) prune(now);
   }
 
@@ -659,8 +678,10 @@ std::unique_ptr<Middleware> make_middleware(const std::string& kind, const DocNo
     m->max_age = doc::integer(n, "accessControlMaxAge").value_or(0);
     m->allow_credentials = doc::boolean(n, "accessControlAllowCredentials").value_or(false);
     m->add_vary = doc::boolean(n, "addVaryHeader").value_or(false);
+    // Traefik's HasCorsHeadersDefined: any of the CORS fields.
     m->cors = !m->allow_origins.empty() || !m->allow_origin_regex.empty() || !m->allow_methods.empty() ||
-              !m->allow_headers.empty();
+              !m->allow_headers.empty() || !m->expose_headers.empty() || m->max_age != 0 || m->allow_credentials ||
+              m->add_vary;
     for (const char* unsupported : {"sslProxyHeaders", "hostsProxyHeaders", "sslRedirect", "sslHost"})
       if (node.find(unsupported)) {
         error = std::string("the field ") + unsupported + " is not supported";
@@ -739,6 +760,15 @@ std::unique_ptr<Middleware> make_middleware(const std::string& kind, const DocNo
   if (kind == "buffering") {
     auto m = std::make_unique<Buffering>();
     m->max_request = static_cast<std::uint64_t>(std::max<std::int64_t>(0, doc::integer(n, "maxRequestBodyBytes").value_or(0)));
+    // Refused rather than ignored: a limit the user believes is enforced.
+    if (doc::integer(n, "maxResponseBodyBytes").value_or(0) > 0) {
+      error = "the field maxResponseBodyBytes is not supported";
+      return nullptr;
+    }
+    if (!doc::str(n, "retryExpression").value_or("").empty()) {
+      error = "the field retryExpression is not supported";
+      return nullptr;
+    }
     return m;
   }
   if (kind == "retry") {

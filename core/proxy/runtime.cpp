@@ -511,6 +511,8 @@ struct Builder {
           }
           s->weight = static_cast<int>(doc::integer(&item, "weight").value_or(1));
           s->preserve_path = doc::boolean(&item, "preservePath").value_or(false);
+          // Traefik drops the server URL's path unless preservePath is set.
+          if (!s->preserve_path) s->path.clear();
           lb->weights.push_back(s->weight);
           lb->servers.push_back(std::move(s));
         }

@@ -858,8 +858,8 @@ struct Session : std::enable_shared_from_this<Session> {
     out.reserve(512 + head.head_size);
     out += ex.method;
     out += ' ';
-    if (!server.path.empty() && !server.preserve_path) {
-      // Traefik joins the server URL's path and the request path.
+    if (!server.path.empty()) {
+      // With preservePath, Traefik joins the server URL's path and the request path.
       out += server.path;
       if (out.back() == '/' && !ex.path.empty() && ex.path.front() == '/') out.pop_back();
     }
