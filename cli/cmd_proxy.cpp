@@ -231,8 +231,6 @@ int run_proxy(const ProxyOptions& o, const Globals& g) {
   proxy::Proxy px(so, first.snapshot, first.tls);
   auto lines = px.listen();
   if (!lines) return out.error(std::move(lines.error()).context("proxy"));
-  for (const auto& l : *lines) std::cout << "certroute proxy: " << l << '\n';
-  std::cout.flush();
 
   proxy::ControlOptions control;
   if (!o.no_watch && o.routes.empty()) control.watch = o.paths;
@@ -241,6 +239,10 @@ int run_proxy(const ProxyOptions& o, const Globals& g) {
     return load(setup, rep, unreadable2);
   };
   if (!o.routes.empty()) control.reload = nullptr;
+  control.on_ready = [&lines] {
+    for (const auto& l : *lines) std::cout << "certroute proxy: " << l << '\n';
+    std::cout.flush();
+  };
   control.log = [](const std::string& line) {
     std::string l = line;
     while (!l.empty() && l.back() == '\n') l.pop_back();

@@ -121,6 +121,7 @@ struct Exchange {
     attempts = 1;
     retry_interval = std::chrono::milliseconds(100);
     compress = nullptr;
+    errors.clear();
     route = nullptr;
     server = nullptr;
     sticky_cookie = {};

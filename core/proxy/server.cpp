@@ -197,7 +197,12 @@ struct Pool {
     while (!v.empty()) {
       Idle i = std::move(v.back());
       v.pop_back();
-      if (now - i.since < max_idle) return std::move(i.socket);
+      // Bytes on an idle connection are a response nobody asked for (reusing it
+      // would hand that to the next client); EOF is a close. Either way: drop it.
+      char peek;
+      ssize_t got = ::recv(i.socket.native_handle(), &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+      const bool quiet = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+      if (now - i.since < max_idle && quiet) return std::move(i.socket);
       asio::error_code ec;
       i.socket.close(ec);
     }
@@ -288,6 +293,7 @@ struct Session : std::enable_shared_from_this<Session> {
 
   Buffer in;
   std::string method_, host_, target_, referer_, user_agent_, accept_encoding_;
+  std::string_view original_host_;  // the request's host before middlewares (X-Forwarded-Host)
   http1::RequestHead head;
   http1::ResponseHead rhead;
   std::string out;  // the head being written (either side)
@@ -373,7 +379,29 @@ struct Session : std::enable_shared_from_this<Session> {
 
   awaitable<bool> send_reply(const Reply& r, bool close_after, int minor) {
     out = plain_reply(r, close_after, minor);
+    if (close_after) linger_ = true;
     co_return co_await write_client(asio::buffer(out));
+  }
+
+  // After an answer sent with "Connection: close" while the client may still
+  // be sending (a refused body, a bad request), closing at once would reset
+  // the connection and the client could lose the answer. So, as nginx's
+  // lingering_close: stop sending, read and drop what arrives for a short
+  // while (bounded in time and bytes), then close.
+  bool linger_ = false;
+  awaitable<void> lingering_close() {
+    asio::error_code ec;
+    tcp::socket& s = client_socket();
+    s.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    arm(Phase::reading, std::chrono::milliseconds(2000));
+    std::array<char, 4096> sink;
+    std::size_t dropped = 0;
+    while (!closed && dropped < 1024 * 1024) {
+      auto [rec, n] = co_await s.async_read_some(asio::buffer(sink), use_tuple);
+      if (rec || n == 0) break;
+      dropped += n;
+    }
   }
 
   // ---- the connection -------------------------------------------------------------------
@@ -383,6 +411,7 @@ struct Session : std::enable_shared_from_this<Session> {
     w.sessions.insert(this);
     asio::co_spawn(w.ctx, watchdog(), asio::detached);
     co_await serve_connection();
+    if (linger_ && !closed) co_await lingering_close();
     close();
     w.sessions.erase(this);
     w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
@@ -453,7 +482,6 @@ struct Session : std::enable_shared_from_this<Session> {
       want_tls = maybe_tls && !maybe_plain;
     }
     if (want_tls && (eroutes.secure.empty() || !w.ssl)) co_return;  // TLS, but nothing serves it
-    if (!want_tls && eroutes.plain.empty()) co_return;
     if (want_tls) {
       ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
       tls = true;
@@ -482,7 +510,7 @@ struct Session : std::enable_shared_from_this<Session> {
     bool timed_out = false;
     auto up = co_await connect(*server, timed_out);
     if (!up || closed) {
-      if (!up) server->down_until.store(now_ms() + 10000, std::memory_order_relaxed);
+      if (!up) server->failed(now_ms());
       co_return;
     }
     if (opt.access_log) {
@@ -575,6 +603,10 @@ struct Session : std::enable_shared_from_this<Session> {
     ex.minor = head.minor;
     ex.host = host_;
     ex.headers.assign(head.headers.begin(), head.headers.end());
+    // An untrusted client's X-Forwarded-* (and X-Real-Ip, Forwarded) go
+    // before any middleware reads them (ipStrategy, rateLimit keys), as
+    // Traefik's forwarded-headers handling does.
+    if (!trusted) std::erase_if(ex.headers, [](const http1::Header& h) { return forwarded_header(h.name); });
     in.consume(head.head_size);
     std::string_view target = target_;
     const std::string_view original_target = target;
@@ -595,6 +627,7 @@ struct Session : std::enable_shared_from_this<Session> {
         co_return false;
       }
     }
+    original_host_ = ex.host;
     auto q = target.find('?');
     ex.path = target.substr(0, q);
     if (q != std::string_view::npos) {
@@ -642,6 +675,7 @@ struct Session : std::enable_shared_from_this<Session> {
 
     // Answers without proxying; a request body not yet read closes the connection.
     auto answer = [&](const Reply& r) -> awaitable<bool> {
+      ex.finish();  // release inFlightReq slots before the client can send again
       bool keep = client_keep && !has_body;
       sent_bytes = r.body.size();
       bool ok = co_await send_reply(r, !keep, head.minor);
@@ -872,50 +906,60 @@ struct Session : std::enable_shared_from_this<Session> {
     out += route.service->pass_host_header ? ex.host : std::string_view(server.authority);
     out += "\r\n";
     std::string_view connection_tokens = http1::find_header(head.headers, "connection");
+    // The client's X-Forwarded-* are gone already unless it is trusted (see
+    // handle_request); what is left came from it or from a middleware and is
+    // kept, X-Forwarded-For gets the client appended, the rest is filled in.
     std::string_view xff_prior;
+    bool has_proto = false, has_host = false, has_port = false, has_server = false, has_real_ip = false;
     for (const auto& h : ex.headers) {
       if (hop_by_hop(h.name) || http1::iequals(h.name, "host") || http1::iequals(h.name, "content-length") ||
           http1::iequals(h.name, "expect"))
         continue;
       if (!connection_tokens.empty() && http1::has_token(connection_tokens, h.name)) continue;
       if (forwarded_header(h.name)) {
-        if (!trusted || http1::iequals(h.name, "x-real-ip")) continue;
         if (http1::iequals(h.name, "x-forwarded-for")) {
           xff_prior = h.value;
           continue;
         }
-        if (http1::iequals(h.name, "x-forwarded-proto") || http1::iequals(h.name, "x-forwarded-host") ||
-            http1::iequals(h.name, "x-forwarded-port") || http1::iequals(h.name, "x-forwarded-server"))
-          continue;
+        has_proto = has_proto || http1::iequals(h.name, "x-forwarded-proto");
+        has_host = has_host || http1::iequals(h.name, "x-forwarded-host");
+        has_port = has_port || http1::iequals(h.name, "x-forwarded-port");
+        has_server = has_server || http1::iequals(h.name, "x-forwarded-server");
+        has_real_ip = has_real_ip || http1::iequals(h.name, "x-real-ip");
       }
       out += h.name;
       out += ": ";
       out += h.value;
       out += "\r\n";
     }
-    // Middleware-set forwarded headers (X-Forwarded-Prefix) are in ex.headers
-    // as arena views; they were skipped above when the client is untrusted.
-    for (const auto& h : ex.headers)
-      if (!trusted && http1::iequals(h.name, "x-forwarded-prefix") && !is_client_view(h.value)) {
-        out += "X-Forwarded-Prefix: ";
-        out += h.value;
-        out += "\r\n";
-      }
     out += "X-Forwarded-For: ";
     if (!xff_prior.empty()) {
       out += xff_prior;
       out += ", ";
     }
     out += client_ip;
-    out += tls ? "\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: " : "\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: ";
-    out += ex.host;
-    out += "\r\nX-Forwarded-Port: ";
-    append_number(out, local_port);
-    out += "\r\nX-Forwarded-Server: ";
-    out += w.proxy->hostname;
-    out += "\r\nX-Real-Ip: ";
-    out += client_ip;
     out += "\r\n";
+    if (!has_proto) out += tls ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n";
+    if (!has_host) {
+      out += "X-Forwarded-Host: ";
+      out += original_host_;
+      out += "\r\n";
+    }
+    if (!has_port) {
+      out += "X-Forwarded-Port: ";
+      append_number(out, local_port);
+      out += "\r\n";
+    }
+    if (!has_server) {
+      out += "X-Forwarded-Server: ";
+      out += w.proxy->hostname;
+      out += "\r\n";
+    }
+    if (!has_real_ip) {
+      out += "X-Real-Ip: ";
+      out += client_ip;
+      out += "\r\n";
+    }
     if (opt.via) out += ex.minor == 0 ? "Via: 1.0 certroute\r\n" : "Via: 1.1 certroute\r\n";
     if (head.upgrade) {
       out += "Connection: Upgrade\r\nUpgrade: ";
@@ -932,10 +976,6 @@ struct Session : std::enable_shared_from_this<Session> {
     out += "\r\n";
   }
 
-  bool is_client_view(std::string_view v) const {
-    const char* b = in.data.get();
-    return v.data() >= b && v.data() < b + in.cap;
-  }
 
   awaitable<std::optional<tcp::socket>> connect(const Server& server, bool& timed_out) {
     for (const auto& ep : server.endpoints) {
@@ -1052,7 +1092,7 @@ struct Session : std::enable_shared_from_this<Session> {
           continue;
         }
         res.kind = upstream_timed_out ? Result::timeout : Result::upstream_failed;
-        res.request_body_unsent = !body_done;
+        res.request_body_unsent = !body_done || first_body > 0;  // body bytes left in `in`: never parse them as a request
         co_return res;
       }
       if (!whole_body_in_buffer) in.consume(first_body);
@@ -1098,6 +1138,18 @@ struct Session : std::enable_shared_from_this<Session> {
         upstream = nullptr;
         if (ec || closed) {
           res.kind = closed ? Result::client_gone : upstream_timed_out ? Result::timeout : Result::upstream_failed;
+          // The rest of the body is unread: the client connection must close, or
+          // its bytes would be parsed as the next request (smuggling).
+          res.request_body_unsent = true;
+          if (res.kind == Result::upstream_failed) {
+            // The server may have answered early (413, 401) and closed: relay that answer.
+            auto rbuf = w.buffer();
+            Result early = co_await relay_response(*up, *rbuf, response_started, sent_bytes);
+            w.give_back(std::move(rbuf));
+            early.keep = false;
+            early.request_body_unsent = true;
+            if (early.kind == Result::ok || response_started) co_return early;
+          }
           co_return res;
         }
         in.consume(take);
@@ -1339,6 +1391,7 @@ struct Session : std::enable_shared_from_this<Session> {
     {
       std::string_view body = dechunk ? std::string_view(decoded) : rb.view().substr(0, take);
       if (enc) body = compress(body, done);
+      if (done) ex.finish();  // the last write: release inFlightReq slots before the client can send again
       sent_bytes += body.size();
       bool sent;
       if (body.size() <= kCoalesce) {
@@ -1388,6 +1441,7 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       std::string_view body = dechunk ? std::string_view(decoded) : rb.view().substr(0, take);
       if (enc) body = compress(body, done);
+      if (done) ex.finish();  // the last write: release inFlightReq slots before the client can send again
       sent_bytes += body.size();
       if (!co_await write_client(asio::buffer(body.data(), body.size()))) {
         res.kind = Result::client_gone;
@@ -1405,8 +1459,7 @@ struct Session : std::enable_shared_from_this<Session> {
 
   // After 101 Switching Protocols: bytes both ways until either side closes.
   awaitable<void> tunnel(tcp::socket& up, Buffer& rb) {
-    phase = Phase::tunnel;
-    deadline = Clock::now() + opt.client_idle;
+    arm(Phase::tunnel, opt.client_idle);  // (wakes the watchdog when earlier)
     // Bytes already buffered on either side go first.
     if (rb.size()) {
       if (!co_await write_client(asio::buffer(rb.data.get() + rb.start, rb.size()))) co_return;
@@ -1634,6 +1687,29 @@ awaitable<void> health_loop(asio::io_context& ctx, std::weak_ptr<Snapshot> weak,
   }
 }
 
+// Whether a read of inotify events touches a watched file: a watched file's
+// name, any .yml/.yaml/.toml/.json or subdirectory in a watched directory
+// ("" in its names), or a Kubernetes-style "..data" swap.
+bool route_files_changed(const char* buf, std::size_t n,
+                         const std::unordered_map<int, std::unordered_set<std::string>>& watch_names) {
+  for (std::size_t off = 0; off + sizeof(inotify_event) <= n;) {
+    inotify_event ev;
+    std::memcpy(&ev, buf + off, sizeof ev);
+    const char* np = buf + off + sizeof(inotify_event);
+    std::string name(np, ev.len ? ::strnlen(np, ev.len) : 0);
+    off += sizeof(inotify_event) + ev.len;
+    if (ev.mask & IN_Q_OVERFLOW) return true;
+    auto it = watch_names.find(ev.wd);
+    if (it == watch_names.end()) continue;
+    if (it->second.contains(name) || name.starts_with("..")) return true;
+    if (!it->second.contains("")) continue;
+    auto dot = name.rfind('.');
+    std::string_view ext = dot == std::string::npos ? std::string_view() : std::string_view(name).substr(dot);
+    if ((ev.mask & IN_ISDIR) || ext == ".yml" || ext == ".yaml" || ext == ".toml" || ext == ".json") return true;
+  }
+  return false;
+}
+
 void start_health_checks(asio::io_context& ctx, const std::shared_ptr<Snapshot>& snap,
                          const std::function<void(const std::string&)>& log) {
   for (LoadBalancer* lb : snap->health_checked())
@@ -1751,6 +1827,8 @@ void Proxy::run(const ControlOptions& control) {
   // replace files by renaming), debounced.
   std::unique_ptr<asio::posix::stream_descriptor> inotify;
   std::unordered_set<int> watch_ids;
+  // Per watch: the file names that matter ("" too: any route file, a watched directory).
+  std::unordered_map<int, std::unordered_set<std::string>> watch_names;
   auto debounce = std::make_shared<asio::steady_timer>(control_ctx);
   std::array<char, 8192> ibuf{};
   std::function<void()> read_inotify;
@@ -1758,28 +1836,31 @@ void Proxy::run(const ControlOptions& control) {
     int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd >= 0) {
       inotify = std::make_unique<asio::posix::stream_descriptor>(control_ctx, fd);
-      std::unordered_set<std::string> dirs;
+      std::unordered_map<std::string, std::unordered_set<std::string>> dirs;
       for (const auto& p : control.watch) {
         std::error_code ec;
         std::filesystem::path path(p);
         if (std::filesystem::is_directory(path, ec)) {
           for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
                !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-            if (it->is_directory(ec)) dirs.insert(it->path().string());
-          dirs.insert(path.string());
+            if (it->is_directory(ec)) dirs[it->path().string()].insert("");
+          dirs[path.string()].insert("");
         } else {
           auto parent = path.parent_path();
-          dirs.insert(parent.empty() ? "." : parent.string());
+          dirs[parent.empty() ? "." : parent.string()].insert(path.filename().string());
         }
       }
-      for (const auto& d : dirs) {
-        int id = ::inotify_add_watch(fd, d.c_str(),
-                                     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY);
+      // No IN_MODIFY: a file is read once its writer closed it, not half-written.
+      for (const auto& [d, names] : dirs) {
+        int id = ::inotify_add_watch(fd, d.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE);
         if (id >= 0) watch_ids.insert(id);
+        if (id >= 0) watch_names[id].insert(names.begin(), names.end());
       }
       read_inotify = [&] {
-        inotify->async_read_some(asio::buffer(ibuf), [&](asio::error_code ec, std::size_t) {
+        inotify->async_read_some(asio::buffer(ibuf), [&](asio::error_code ec, std::size_t n) {
           if (ec) return;
+          // Other files in the directories (a log, editor swap files) are no reason to reload.
+          if (!route_files_changed(ibuf.data(), n, watch_names)) return read_inotify();
           debounce->expires_after(std::chrono::milliseconds(150));
           debounce->async_wait([&](asio::error_code e) {
             if (!e && !stopping) do_reload("files changed");
@@ -1791,6 +1872,7 @@ void Proxy::run(const ControlOptions& control) {
     }
   }
 
+  if (control.on_ready) control.on_ready();
   control_ctx.run();
   for (auto& w : im.workers) {
     w->ctx.stop();

@@ -57,6 +57,9 @@ struct ControlOptions {
   std::vector<std::string> watch;  // files and directories to watch (inotify)
   Loader reload;                   // null: no reload
   std::function<void(const std::string&)> log;  // one line to stderr
+  // Called once signals and file watches are in place (the CLI prints the
+  // listeners then, so a SIGHUP or an edit right after cannot be missed).
+  std::function<void()> on_ready;
 };
 
 class Proxy {

@@ -68,6 +68,7 @@ class Harness:
         self.tmp = tempfile.mkdtemp(prefix="certroute-proxy-test.")
 
     def close(self):
+        import shutil
         for p in reversed(self.procs):
             p.stop()
             for s in (p.p.stdout, p.p.stderr):
@@ -75,6 +76,13 @@ class Harness:
                     s.close()
                 except Exception:
                     pass
+        self.procs = []
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        os.makedirs(self.tmp, exist_ok=True)
+
+    def cleanup(self):
+        import shutil
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def whoami(self, name):
         """Starts a backend; returns its port."""
@@ -199,19 +207,23 @@ def read_response(sock, method="GET", timeout=10.0):
         r.rest = buf
     elif cl is not None:
         n = int(cl)
-        buf = rest
-        while len(buf) < n:
-            buf += _recv(sock)
+        parts = [rest]
+        have = len(rest)
+        while have < n:
+            c = _recv(sock)
+            parts.append(c)
+            have += len(c)
+        buf = b"".join(parts)
         r.body = buf[:n]
         r.rest = buf[n:]
     else:
-        buf = rest
+        parts = [rest]
         while True:
             c = sock.recv(65536)
             if not c:
                 break
-            buf += c
-        r.body = buf
+            parts.append(c)
+        r.body = b"".join(parts)
         r.rest = b""
     return r
 
@@ -306,5 +318,6 @@ def run_tests(module_globals):
                         pass
         finally:
             h.close()
+            h.cleanup()
     print("%d failed" % failed if failed else "all passed")
     sys.exit(1 if failed else 0)
