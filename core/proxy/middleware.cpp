@@ -13,6 +13,7 @@
 #include "core/proxy/compress.hpp"
 #include "core/proxy/htpasswd.hpp"
 #include "core/proxy/runtime.hpp"
+#include "core/routes/gocompat.hpp"
 #include "core/routes/ip.hpp"
 #include "core/util/file.hpp"
 
@@ -33,53 +34,19 @@ std::string_view ensure_leading_slash(Exchange& ex, std::string_view p) {
   return ex.keep("/" + std::string(p));
 }
 
-// Go's regexp replacement template ("$1", "${1}", "${name}") in RE2's form ("\1").
+// Go's regexp replacement template ("$1", "${1}", "${name}") in RE2's form
+// ("\1"): named groups through the regexp's names, and a group RE2 cannot
+// refer to (unknown, or above \9) replaced by nothing.
 std::string go_template_to_re2(const RE2& re, std::string_view t) {
-  std::string out;
   const auto& named = re.NamedCapturingGroups();
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    char c = t[i];
-    if (c == '\\') {
-      out += "\\\\";
-      continue;
-    }
-    if (c != '$') {
-      out += c;
-      continue;
-    }
-    if (i + 1 < t.size() && t[i + 1] == '$') {
-      out += '$';
-      ++i;
-      continue;
-    }
-    std::string name;
-    std::size_t j = i + 1;
-    if (j < t.size() && t[j] == '{') {
-      auto close = t.find('}', j);
-      if (close == std::string_view::npos) {
-        out += c;
-        continue;
-      }
-      name = std::string(t.substr(j + 1, close - j - 1));
-      j = close + 1;
-    } else {
-      while (j < t.size() && (std::isalnum(static_cast<unsigned char>(t[j])) || t[j] == '_')) name += t[j++];
-    }
-    if (name.empty()) {
-      out += c;
-      continue;
-    }
-    int index = -1;
-    if (std::all_of(name.begin(), name.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); })) {
-      index = std::stoi(name.size() > 3 ? "999" : name);
-    } else if (auto it = named.find(name); it != named.end()) {
-      index = it->second;
-    }
-    // Go replaces an unknown group with the empty string.
-    if (index >= 0 && index <= re.NumberOfCapturingGroups() && index <= 9) out += "\\" + std::to_string(index);
-    i = j - 1;
-  }
-  return out;
+  routes::gocompat::BackrefOptions o;
+  o.groups = re.NumberOfCapturingGroups();
+  o.named = [&](std::string_view name) {
+    auto it = named.find(std::string(name));
+    return it == named.end() ? -1 : it->second;
+  };
+  o.drop_above_nine = true;
+  return *routes::gocompat::go_template_to_backrefs(t, o);
 }
 
 std::unique_ptr<RE2> compile(const std::string& pattern, std::string& error) {

@@ -43,6 +43,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/routes/gocompat.hpp"
 #include "core/util/file.hpp"
 
 namespace certroute::proxy {
@@ -73,43 +74,10 @@ constexpr const char* kDefaultCertCn = "CERTROUTE DEFAULT CERT";
 
 // ---- the tables ------------------------------------------------------------------
 
-// Go's cipher suite names (the ones Traefik accepts) and OpenSSL's. An empty
-// OpenSSL name: accepted and ignored (OpenSSL handles the fallback SCSV by itself).
-struct CipherName {
-  std::string_view go;
-  std::string_view openssl;
-  bool tls13;
-};
-constexpr CipherName kCipherNames[] = {
-    {"TLS_RSA_WITH_RC4_128_SHA", "RC4-SHA", false},
-    {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA", false},
-    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA", false},
-    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA", false},
-    {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256", false},
-    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256", false},
-    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "ECDHE-ECDSA-RC4-SHA", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA-RC4-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
-    {"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", true},
-    {"TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", true},
-    {"TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", true},
-    {"TLS_FALLBACK_SCSV", "", false},
-};
+// Go's cipher suite names (the ones Traefik accepts) and OpenSSL's: the table
+// of gocompat. An empty OpenSSL name: accepted and ignored (OpenSSL handles the
+// fallback SCSV by itself).
+using CipherName = routes::gocompat::CipherSuite;
 
 // Traefik's default cipher suites (Go's tls.CipherSuites(), the ones not
 // marked insecure) for TLS 1.0-1.2, and TLS 1.3's three.
@@ -121,15 +89,7 @@ constexpr const char* kDefaultCiphers12 =
     "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA";
 constexpr const char* kDefaultCiphers13 = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-struct CurveName {
-  std::string_view go;
-  std::string_view openssl;
-};
-constexpr CurveName kCurveNames[] = {
-    {"CurveP256", "P-256"}, {"secp256r1", "P-256"}, {"CurveP384", "P-384"}, {"secp384r1", "P-384"},
-    {"CurveP521", "P-521"}, {"secp521r1", "P-521"}, {"X25519", "X25519"},   {"x25519", "X25519"},
-    {"X25519MLKEM768", "X25519MLKEM768"},
-};
+using CurveName = routes::gocompat::Curve;
 constexpr const char* kDefaultGroups = "X25519:P-256:P-384:P-521";
 
 struct VersionName {
@@ -397,12 +357,10 @@ void parse_cipher_suites(const DocNode& list, Options& o, Probe& probe, Diagnost
   for (const auto& item : list.items) {
     const std::string* s = scalar(item);
     if (!s) continue;
-    const CipherName* found = nullptr;
-    for (const auto& c : kCipherNames)
-      if (c.go == *s) found = &c;
+    const CipherName* found = routes::gocompat::find_cipher_suite(*s);
     if (!found) {
       diags.add(Code::invalid_value, item.pos, "cipherSuites: unknown cipher suite " + quote(*s),
-                "use Go's names, one of " + allowed(kCipherNames));
+                "use Go's names, one of " + allowed(routes::gocompat::cipher_suites()));
       continue;
     }
     if (found->openssl.empty()) continue;
@@ -427,11 +385,10 @@ void parse_curves(const DocNode& list, Options& o, Probe& probe, Diagnostics& di
   for (const auto& item : list.items) {
     const std::string* s = scalar(item);
     if (!s) continue;
-    const CurveName* found = nullptr;
-    for (const auto& c : kCurveNames)
-      if (c.go == *s) found = &c;
+    const CurveName* found = routes::gocompat::find_curve(*s);
     if (!found) {
-      diags.add(Code::invalid_value, item.pos, "curvePreferences: unknown curve " + quote(*s), "use one of " + allowed(kCurveNames));
+      diags.add(Code::invalid_value, item.pos, "curvePreferences: unknown curve " + quote(*s),
+                "use one of " + allowed(routes::gocompat::curves()));
       continue;
     }
     std::string name(found->openssl);

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "core/routes/decode.hpp"
+#include "core/routes/gocompat.hpp"
 #include "core/routes/render/analysis.hpp"
 #include "core/routes/render/common.hpp"
 #include "core/routes/render/renderer.hpp"
@@ -62,32 +63,12 @@ std::string no_placeholders(std::string_view s) {
 // named regexp matcher `name`, with group numbers shifted by `shift`.
 std::string replacement_placeholders(std::string_view repl, const std::string& name, int shift) {
   std::string out;
-  for (std::size_t i = 0; i < repl.size(); ++i) {
-    char c = repl[i];
-    if (c != '$') {
-      if (c == '{' || c == '}') out += '\\';
-      out += c;
+  for (const auto& p : gocompat::split_go_template(repl)) {
+    if (!p.group) {
+      out += no_placeholders(p.text);
       continue;
     }
-    if (i + 1 < repl.size() && repl[i + 1] == '$') {
-      out += '$';
-      ++i;
-      continue;
-    }
-    std::size_t j = i + 1;
-    bool brace = j < repl.size() && repl[j] == '{';
-    if (brace) ++j;
-    std::size_t start = j;
-    while (j < repl.size() && (std::isalnum(static_cast<unsigned char>(repl[j])) || repl[j] == '_')) ++j;
-    if (j == start || (brace && (j >= repl.size() || repl[j] != '}'))) {
-      out += '$';
-      continue;
-    }
-    std::string g(repl.substr(start, j - start));
-    bool numeric = std::all_of(g.begin(), g.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
-    if (numeric) g = std::to_string(std::stoi(g) + shift);
-    out += "{http.regexp." + name + "." + g + "}";
-    i = brace ? j : j - 1;
+    out += "{http.regexp." + name + "." + (p.number >= 0 ? std::to_string(p.number + shift) : p.text) + "}";
   }
   return out;
 }

@@ -19,6 +19,7 @@
 #include <set>
 
 #include "core/routes/decode.hpp"
+#include "core/routes/gocompat.hpp"
 #include "core/routes/render/analysis.hpp"
 #include "core/routes/render/common.hpp"
 #include "core/routes/render/renderer.hpp"
@@ -104,77 +105,10 @@ std::string hap_time(std::string_view go) {
 
 // Go's regexp replacement ("$1", "${1}") as HAProxy's ("\1"). nullopt on named groups.
 std::optional<std::string> go_replacement(std::string_view repl, int shift) {
-  std::string out;
-  for (std::size_t i = 0; i < repl.size(); ++i) {
-    char c = repl[i];
-    if (c == '\\') {
-      out += "\\\\";
-      continue;
-    }
-    if (c != '$') {
-      out += c;
-      continue;
-    }
-    if (i + 1 < repl.size() && repl[i + 1] == '$') {
-      out += '$';
-      ++i;
-      continue;
-    }
-    std::size_t j = i + 1;
-    bool brace = j < repl.size() && repl[j] == '{';
-    if (brace) ++j;
-    std::size_t start = j;
-    while (j < repl.size() && std::isdigit(static_cast<unsigned char>(repl[j]))) ++j;
-    if (j == start) {
-      if (j < repl.size() && (std::isalpha(static_cast<unsigned char>(repl[j])) || repl[j] == '_')) return std::nullopt;
-      out += '$';
-      continue;
-    }
-    if (brace) {
-      if (j >= repl.size() || repl[j] != '}') return std::nullopt;
-    } else if (j < repl.size() && (std::isalpha(static_cast<unsigned char>(repl[j])) || repl[j] == '_')) {
-      return std::nullopt;  // "$1x" is the group named "1x" in Go
-    }
-    int n = std::stoi(std::string(repl.substr(start, j - start))) + shift;
-    if (n > 9) return std::nullopt;
-    out += "\\" + std::to_string(n);
-    i = brace ? j : j - 1;
-  }
-  return out;
+  return gocompat::go_template_to_backrefs(repl, {.shift = shift});
 }
 
 std::string ep_name(const EntryPoint& ep) { return sanitize(ep.name); }
-
-// Go cipher-suite names (Traefik's cipherSuites) as OpenSSL names; TLS 1.3
-// suites go to `ciphersuites`.
-struct CipherName {
-  std::string_view go, openssl;
-  bool tls13;
-};
-constexpr CipherName kCiphers[] = {
-    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA", false},
-    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA", false},
-    {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256", false},
-    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256", false},
-    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA", false},
-    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256", false},
-    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384", false},
-    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305", false},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305", false},
-    {"TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256", true},
-    {"TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384", true},
-    {"TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256", true},
-};
 
 std::string_view tls_version(std::string_view go) {
   if (go == "VersionTLS10") return "TLSv1.0";
@@ -184,12 +118,10 @@ std::string_view tls_version(std::string_view go) {
   return {};
 }
 
+// OpenSSL's name of a curve HAProxy takes ("P-256"); "" if none.
 std::string_view curve_name(std::string_view go) {
-  if (go == "CurveP256" || go == "secp256r1") return "P-256";
-  if (go == "CurveP384" || go == "secp384r1") return "P-384";
-  if (go == "CurveP521" || go == "secp521r1") return "P-521";
-  if (go == "X25519" || go == "x25519") return "X25519";
-  return {};
+  const auto* c = gocompat::find_curve(go);
+  return c && !c->hybrid ? c->openssl : std::string_view{};
 }
 
 // ---- the renderer ---------------------------------------------------------------
@@ -550,12 +482,10 @@ class Haproxy {
     if (auto mv = tls_version(v("maxVersion")); !mv.empty()) out += " ssl-max-ver " + std::string(mv);
     std::vector<std::string> c12, c13;
     for (const auto& c : strings(child(n, "cipherSuites"))) {
-      bool found = false;
-      for (const auto& k : kCiphers)
-        if (k.go == c) {
-          (k.tls13 ? c13 : c12).emplace_back(k.openssl);
-          found = true;
-        }
+      // TLS 1.3 suites go to `ciphersuites`; RC4 and 3DES are left out.
+      const auto* k = gocompat::find_cipher_suite(c);
+      bool found = k && !k->openssl.empty() && !k->legacy;
+      if (found) (k->tls13 ? c13 : c12).emplace_back(k->openssl);
       if (!found) unsupported(pos, "TLS options '" + opts_name + "': cipher suite " + c + " has no OpenSSL equivalent in HAProxy; left out");
     }
     if (!c12.empty()) out += " ciphers " + join(c12, ":");

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "core/routes/decode.hpp"
+#include "core/routes/gocompat.hpp"
 #include "core/routes/match.hpp"
 #include "core/routes/render/analysis.hpp"
 #include "core/routes/render/renderer.hpp"
@@ -1197,40 +1198,15 @@ HeaderList default_request_headers() {
 // uses names or group numbers nginx cannot refer to.
 std::optional<std::string> go_replacement(const std::string& repl,
                                           const std::function<std::string(std::string_view)>& lit_part, int shift = 0) {
-  std::string out, literal;
-  auto flush = [&] {
-    if (!literal.empty()) out += lit_part(literal);
-    literal.clear();
-  };
-  for (std::size_t i = 0; i < repl.size(); ++i) {
-    if (repl[i] != '$') {
-      literal += repl[i];
+  std::string out;
+  for (const auto& p : gocompat::split_go_template(repl)) {
+    if (!p.group) {
+      out += lit_part(p.text);
       continue;
     }
-    if (i + 1 < repl.size() && repl[i + 1] == '$') {
-      literal += '$';
-      ++i;
-      continue;
-    }
-    std::string name;
-    std::size_t j = i + 1;
-    if (j < repl.size() && repl[j] == '{') {
-      auto close = repl.find('}', j);
-      if (close == std::string::npos) return std::nullopt;
-      name = repl.substr(j + 1, close - j - 1);
-      i = close;
-    } else {
-      while (j < repl.size() && (is_alnum(repl[j]) || repl[j] == '_')) name += repl[j++];
-      i = j - 1;
-    }
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::nullopt;
-    int n = std::stoi(name) + shift;
-    if (n > 9) return std::nullopt;
-    flush();
-    out += "$" + std::to_string(n);
+    if (p.number < 0 || p.number + shift > 9) return std::nullopt;
+    out += "$" + std::to_string(p.number + shift);
   }
-  flush();
   return out;
 }
 
@@ -1980,37 +1956,13 @@ std::vector<std::string> NginxRenderer::tls_lines(Group& g, const std::vector<SC
   std::vector<std::string> protos;
   for (std::size_t i = lo; i <= hi && i < nginx_versions.size(); ++i) protos.push_back(nginx_versions[i]);
   if (!protos.empty()) out.push_back("ssl_protocols " + join(protos, " ") + ";");
-  static const std::map<std::string, std::string> ciphers{
-      {"TLS_RSA_WITH_RC4_128_SHA", "RC4-SHA"},
-      {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "DES-CBC3-SHA"},
-      {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
-      {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
-      {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
-      {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
-      {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
-      {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "ECDHE-ECDSA-RC4-SHA"},
-      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
-      {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
-      {"TLS_ECDHE_RSA_WITH_RC4_128_SHA", "ECDHE-RSA-RC4-SHA"},
-      {"TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA", "ECDHE-RSA-DES-CBC3-SHA"},
-      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
-      {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
-      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
-      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
-      {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
-      {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
-      {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
-      {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
-      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
-      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
-      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
-      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
-  };
   std::vector<std::string> suites;
-  for (const auto& c : strings(o, "cipherSuites", what))
-    if (auto it = ciphers.find(c);
-        it != ciphers.end() && std::find(suites.begin(), suites.end(), it->second) == suites.end())
-      suites.push_back(it->second);  // TLS 1.3 suites are not configurable in Go either
+  for (const auto& c : strings(o, "cipherSuites", what)) {
+    const auto* k = gocompat::find_cipher_suite(c);
+    if (!k || k->tls13 || k->openssl.empty()) continue;  // TLS 1.3 suites are not configurable in Go either
+    if (std::string name(k->openssl); std::find(suites.begin(), suites.end(), name) == suites.end())
+      suites.push_back(name);
+  }
   if (!suites.empty()) out.push_back("ssl_ciphers " + join(suites, ":") + ";");
   static const std::map<std::string, std::string> curves{
       {"CurveP256", "prime256v1"}, {"secp256r1", "prime256v1"}, {"CurveP384", "secp384r1"}, {"secp384r1", "secp384r1"},
