@@ -1,5 +1,5 @@
-// Response compression for the compress middleware: gzip (zlib) and brotli,
-// streamed, chosen from the request's Accept-Encoding as Traefik does.
+// Response compression for the compress middleware: gzip (zlib), brotli and
+// zstd, streamed, chosen from the request's Accept-Encoding as Traefik does.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ class Encoder {
   virtual bool finish(std::string& out) = 0;
 };
 
-// "gzip" or "br"; nullptr for anything else.
+// "gzip", "br" or "zstd"; nullptr for anything else.
 std::unique_ptr<Encoder> make_encoder(std::string_view encoding);
 
 // The encoding to use for an Accept-Encoding value: the client's preferred
@@ -32,7 +32,7 @@ std::string negotiate_encoding(std::string_view accept_encoding, const std::vect
 
 // The compress middleware's settings; the server applies them to the response.
 struct CompressSettings {
-  std::vector<std::string> encodings{"gzip", "br"};
+  std::vector<std::string> encodings{"gzip", "br", "zstd"};  // Traefik's default order
   std::string default_encoding;
   std::vector<std::string> excluded_types;
   std::vector<std::string> included_types;

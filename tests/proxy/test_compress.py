@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The compress middleware: gzip and brotli by Accept-Encoding, streamed
+"""The compress middleware: gzip, brotli and zstd by Accept-Encoding, streamed
 (Content-Length and chunked upstream bodies), minResponseBodyBytes, types
 excluded, responses already encoded left alone, HTTP/1.0 clients.
 
@@ -50,6 +50,16 @@ def test_brotli_preferred_by_q_value(h):
     eq(len(out.stdout), 50000, "curl decodes the brotli body")
     r = request(web, path="/data?size=50000", host="c.test", headers=[("Accept-Encoding", "gzip;q=0, br;q=0")])
     eq(r.header("Content-Encoding"), None, "q=0 refuses both")
+
+
+def test_zstd(h):
+    web = setup(h)
+    r = request(web, path="/data?size=80000&chunked=1", host="c.test", headers=[("Accept-Encoding", "zstd")])
+    eq(r.header("Content-Encoding"), "zstd", "encoding")
+    out = subprocess.run(["zstd", "-dc"], input=r.body, capture_output=True)
+    eq(out.stdout, b"x" * 80000, "zstd -d decodes the body")
+    r = request(web, path="/data?size=80000", host="c.test", headers=[("Accept-Encoding", "zstd, br, gzip")])
+    eq(r.header("Content-Encoding"), "gzip", "a tie goes to the middleware's order (gzip, br, zstd)")
 
 
 def test_not_compressed(h):
