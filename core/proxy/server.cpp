@@ -1754,6 +1754,8 @@ void Proxy::run(const ControlOptions& control) {
   };
 
   bool stopping = false;
+  std::function<void()> drain_tick;
+  std::unique_ptr<asio::steady_timer> drain_poll;
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](asio::error_code ec, int sig) {
       if (ec) return;
@@ -1796,21 +1798,22 @@ void Proxy::run(const ControlOptions& control) {
           for (auto& w : im.workers) w->ctx.stop();
         });
         // Poll until every connection has finished.
-        auto poll = std::make_shared<asio::steady_timer>(control_ctx);
-        std::shared_ptr<std::function<void()>> tick = std::make_shared<std::function<void()>>();
-        *tick = [&, poll, tick, deadline] {
+        // (drain_tick lives in run()'s frame: a function holding itself
+        // through a shared_ptr would never be freed.)
+        drain_poll = std::make_unique<asio::steady_timer>(control_ctx);
+        drain_tick = [&, deadline] {
           if (im.connections.load() == 0) {
             for (auto& w : im.workers) w->ctx.stop();
             deadline->cancel();
             control_ctx.stop();
             return;
           }
-          poll->expires_after(std::chrono::milliseconds(20));
-          poll->async_wait([tick](asio::error_code e) {
-            if (!e) (*tick)();
+          drain_poll->expires_after(std::chrono::milliseconds(20));
+          drain_poll->async_wait([&](asio::error_code e) {
+            if (!e) drain_tick();
           });
         };
-        (*tick)();
+        drain_tick();
         // Stop the control loop too once workers are done (drain timeout).
         auto final_stop = std::make_shared<asio::steady_timer>(control_ctx);
         final_stop->expires_after(im.options.drain + std::chrono::milliseconds(100));
