@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -36,6 +37,9 @@ using SslStream = asio::ssl::stream<tcp::socket>;
 constexpr std::size_t kBodyBuffer = 32 * 1024;
 // Bodies up to this size are copied behind the head and sent as one buffer.
 constexpr std::size_t kCoalesce = 4096;
+// Bodies from this size on go to plain clients by splice(2), in pipe-sized steps.
+constexpr std::uint64_t kSpliceMin = 16 * 1024;
+constexpr std::size_t kSpliceChunk = 64 * 1024;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
@@ -1408,6 +1412,19 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       rb.consume(take);
     }
+    // A large body to a plain client, with nothing to transform: splice(2)
+    // moves it server socket -> pipe -> client socket inside the kernel,
+    // without copying it through user space twice.
+    if (!done && !ssl && !enc && rhead.body == http1::BodyKind::length && rb.size() == 0 && left >= kSpliceMin &&
+        ensure_pipe()) {
+      Result sr = co_await splice_body(up, left, sent_bytes);
+      if (sr.kind != Result::ok) {
+        sr.status = rhead.status;
+        co_return sr;
+      }
+      done = true;
+      ex.finish();
+    }
     // A large body streams through a larger buffer: fewer, bigger reads and writes.
     if (!done && (rhead.body != http1::BodyKind::length || left > rb.cap)) rb.reserve(kBodyBuffer);
     while (!done) {
@@ -1454,6 +1471,81 @@ struct Session : std::enable_shared_from_this<Session> {
     res.status = rhead.status;
     res.keep = !client_close && rhead.status != 101;
     res.reusable = rhead.keep_alive && rb.size() == 0 && rhead.status != 101 && !until_close;
+    co_return res;
+  }
+
+  // The pipe of splice_body, made on first use and kept for the connection.
+  int pipe_[2] = {-1, -1};
+  bool ensure_pipe() { return pipe_[0] >= 0 || ::pipe2(pipe_, O_NONBLOCK | O_CLOEXEC) == 0; }
+  ~Session() {
+    if (pipe_[0] >= 0) {
+      ::close(pipe_[0]);
+      ::close(pipe_[1]);
+    }
+  }
+
+  // Moves `left` body bytes from the server to the client with splice(2).
+  // Both sockets are non-blocking (asio made them so); a side is waited for
+  // only after it said EAGAIN, so no readiness edge is missed.
+  awaitable<Result> splice_body(tcp::socket& up, std::uint64_t& left, std::uint64_t& sent_bytes) {
+    Result res;
+    std::size_t in_pipe = 0;
+    while (left > 0 || in_pipe > 0) {
+      bool up_blocked = false;
+      if (left > 0 && in_pipe < kSpliceChunk) {
+        ssize_t n = ::splice(up.native_handle(), nullptr, pipe_[1], nullptr,
+                             static_cast<std::size_t>(std::min<std::uint64_t>(left, kSpliceChunk - in_pipe)),
+                             SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+          left -= static_cast<std::uint64_t>(n);
+          in_pipe += static_cast<std::size_t>(n);
+        } else if (n == 0) {
+          res.kind = Result::upstream_failed;  // the server closed inside the body
+          co_return res;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          up_blocked = true;
+        } else if (errno != EINTR) {
+          res.kind = Result::upstream_failed;
+          co_return res;
+        }
+      }
+      if (in_pipe > 0) {
+        ssize_t m = ::splice(pipe_[0], nullptr, socket.native_handle(), nullptr, in_pipe,
+                             SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (m > 0) {
+          in_pipe -= static_cast<std::size_t>(m);
+          sent_bytes += static_cast<std::uint64_t>(m);
+          continue;
+        }
+        if (m < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          arm(Phase::writing, opt.write);
+          auto [ec] = co_await socket.async_wait(tcp::socket::wait_write, use_tuple);
+          if (ec || closed) {
+            res.kind = Result::client_gone;
+            co_return res;
+          }
+          continue;
+        }
+        if (m < 0 && errno == EINTR) continue;
+        res.kind = Result::client_gone;
+        co_return res;
+      }
+      if (up_blocked) {
+        arm(Phase::upstream, opt.upstream_response);
+        upstream = &up;
+        auto [ec] = co_await up.async_wait(tcp::socket::wait_read, use_tuple);
+        upstream = nullptr;
+        if (closed) {
+          res.kind = Result::client_gone;
+          co_return res;
+        }
+        if (ec || upstream_timed_out) {
+          res.kind = upstream_timed_out ? Result::timeout : Result::upstream_failed;
+          co_return res;
+        }
+      }
+    }
+    res.kind = Result::ok;
     co_return res;
   }
 
