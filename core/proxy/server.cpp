@@ -250,7 +250,7 @@ struct Worker {
   std::shared_ptr<asio::ssl::context> ssl;
   std::uint64_t gen = 0;
   Pool pool;
-  std::unordered_set<Session*> sessions;
+  Session* sessions = nullptr;  // a list through Session::prev_/next_
   std::vector<std::unique_ptr<Buffer>> free_buffers;
   int mirrors_in_flight = 0;
   std::unordered_map<const void*, std::uint64_t> mirror_counters;
@@ -324,23 +324,39 @@ struct Session : std::enable_shared_from_this<Session> {
     if (deadline < timer.expiry()) timer.cancel();
   }
 
-  awaitable<void> watchdog() {
-    auto self = shared_from_this();
-    while (!closed) {
-      timer.expires_at(deadline);
-      co_await timer.async_wait(use_tuple);
-      if (closed) break;
-      if (Clock::now() < deadline) continue;
-      if (phase == Phase::upstream && upstream) {
-        upstream_timed_out = true;
-        asio::error_code ignored;
-        upstream->close(ignored);
-        deadline = Clock::time_point::max();
-        continue;
-      }
-      close();
-    }
+  // The watchdog: a timer at the deadline (a plain callback, cheaper than a
+  // coroutine per connection). It re-arms itself when the deadline moved.
+  void watch() {
+    timer.expires_at(deadline);
+    timer.async_wait([self = shared_from_this()](asio::error_code) { self->on_timer(); });
   }
+  void on_timer() {
+    if (closed) return;
+    if (Clock::now() < deadline) return watch();
+    if (phase == Phase::upstream && upstream) {
+      upstream_timed_out = true;
+      asio::error_code ignored;
+      upstream->close(ignored);
+      deadline = Clock::time_point::max();
+      return watch();
+    }
+    close();
+  }
+
+  // TCP_NODELAY, set when a second write may follow an unacknowledged first
+  // (streamed bodies, interim answers, tunnels, TLS records): a response
+  // sent in one write does not need it, and a new connection saves the call.
+  bool nodelay_ = false;
+  void nodelay() {
+    if (nodelay_) return;
+    nodelay_ = true;
+    asio::error_code ignored;
+    client_socket().set_option(tcp::no_delay(true), ignored);
+  }
+
+  // Membership in the worker's list of sessions (for draining).
+  Session* prev_ = nullptr;
+  Session* next_ = nullptr;
 
   void close() {
     if (closed) return;
@@ -412,12 +428,16 @@ struct Session : std::enable_shared_from_this<Session> {
 
   awaitable<void> run() {
     auto self = shared_from_this();
-    w.sessions.insert(this);
-    asio::co_spawn(w.ctx, watchdog(), asio::detached);
+    next_ = w.sessions;
+    if (next_) next_->prev_ = this;
+    w.sessions = this;
+    watch();
     co_await serve_connection();
     if (linger_ && !closed) co_await lingering_close();
     close();
-    w.sessions.erase(this);
+    if (prev_) prev_->next_ = next_;
+    else w.sessions = next_;
+    if (next_) next_->prev_ = prev_;
     w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -490,6 +510,7 @@ struct Session : std::enable_shared_from_this<Session> {
       ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
       tls = true;
       arm(Phase::reading, opt.client_read);
+      nodelay();  // a handshake and TLS records are several writes
       auto [ec] = co_await ssl->async_handshake(asio::ssl::stream_base::server, use_tuple);
       if (ec || closed) co_return;
       sni = tls_sni(ssl->native_handle());
@@ -508,6 +529,7 @@ struct Session : std::enable_shared_from_this<Session> {
       ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
       tls = true;
       arm(Phase::reading, opt.client_read);
+      nodelay();  // a handshake and TLS records are several writes
       auto [ec] = co_await ssl->async_handshake(asio::ssl::stream_base::server, use_tuple);
       if (ec || closed) co_return;
     }
@@ -1067,6 +1089,7 @@ struct Session : std::enable_shared_from_this<Session> {
       if (head.expect_continue && !body_done && !continue_sent) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         continue_sent = true;
+        nodelay();
         if (!co_await write_client(asio::buffer(cont, sizeof cont - 1))) {
           res.kind = Result::client_gone;
           co_return res;
@@ -1224,6 +1247,7 @@ struct Session : std::enable_shared_from_this<Session> {
       if (rhead.status >= 100 && rhead.status < 200 && rhead.status != 101) {
         // Interim responses go to 1.1 clients as they are; 100 Continue was sent already.
         if (rhead.status != 100 && head.minor == 1) {
+          nodelay();
           if (!co_await write_client(asio::buffer(rb.data.get() + rb.start, rhead.head_size))) {
             res.kind = Result::client_gone;
             co_return res;
@@ -1412,6 +1436,7 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       rb.consume(take);
     }
+    if (!done) nodelay();  // the body follows in more writes
     // A large body to a plain client, with nothing to transform: splice(2)
     // moves it server socket -> pipe -> client socket inside the kernel,
     // without copying it through user space twice.
@@ -1551,6 +1576,7 @@ struct Session : std::enable_shared_from_this<Session> {
 
   // After 101 Switching Protocols: bytes both ways until either side closes.
   awaitable<void> tunnel(tcp::socket& up, Buffer& rb) {
+    nodelay();
     arm(Phase::tunnel, opt.client_idle);  // (wakes the watchdog when earlier)
     // Bytes already buffered on either side go first.
     if (rb.size()) {
@@ -1630,8 +1656,6 @@ awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_poi
       sock.close(ignored);
       continue;
     }
-    asio::error_code ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
     auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
     auto addr = remote.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
@@ -1878,7 +1902,7 @@ void Proxy::run(const ControlOptions& control) {
             wp->pool.clear();
             // Idle keep-alive connections close now; busy ones after their request.
             std::vector<Session*> idle;
-            for (Session* s : wp->sessions)
+            for (Session* s = wp->sessions; s; s = s->next_)
               if (s->phase == Phase::idle) idle.push_back(s);
             for (Session* s : idle) s->close();
           });
