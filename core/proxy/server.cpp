@@ -14,6 +14,8 @@
 
 #include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <asio.hpp>
@@ -24,6 +26,7 @@
 #include "core/proxy/client_hello.hpp"
 #include "core/proxy/compress.hpp"
 #include "core/proxy/net.hpp"
+#include "core/proxy/readiness.hpp"
 
 namespace certroute::proxy {
 
@@ -104,6 +107,59 @@ bool forwarded_header(std::string_view name) {
            http1::iequals(name, "x-forwarded-server") || http1::iequals(name, "x-forwarded-prefix");
   }
   return http1::iequals(name, "x-real-ip") || http1::iequals(name, "forwarded");
+}
+
+// Sends what the socket takes now of a then b, with one call that never
+// blocks: the bytes sent (0 when the socket buffer is full or on an error,
+// which the asynchronous write that follows then reports).
+std::size_t send_now(int fd, std::string_view a, std::string_view b) {
+  iovec iov[2] = {{const_cast<char*>(a.data()), a.size()}, {const_cast<char*>(b.data()), b.size()}};
+  msghdr m{};
+  m.msg_iov = iov;
+  m.msg_iovlen = b.empty() ? 1 : 2;
+  for (;;) {
+    ssize_t n = ::sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return 0;
+  }
+}
+
+// What is left of a then b after the first n bytes.
+std::array<asio::const_buffer, 2> rest_of(std::string_view a, std::string_view b, std::size_t n) {
+  if (n >= a.size()) return {asio::const_buffer(), asio::buffer(b.data() + (n - a.size()), b.size() - (n - a.size()))};
+  return {asio::buffer(a.data() + n, a.size() - n), asio::buffer(b.data(), b.size())};
+}
+
+// The direct part of a read on a plain socket (readiness.hpp): what recv(2)
+// gives now while the socket may hold bytes, or kWait when it is known empty
+// (then async_read_some waits for the next edge without trying first).
+// EOF: 0 with ec set; an error: -1 with ec set.
+constexpr std::ptrdiff_t kWait = -2;
+std::ptrdiff_t read_now(tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
+#ifdef CERTROUTE_READINESS
+  if (!readiness::maybe_readable(s)) return kWait;
+  for (;;) {
+    ssize_t k = ::recv(s.native_handle(), p, n, MSG_DONTWAIT);
+    if (k > 0) {
+      readiness::drained(s, static_cast<std::size_t>(k), n);
+      return k;
+    }
+    if (k == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      readiness::drained(s, 0, n);
+      return kWait;
+    }
+    ec = asio::error_code(errno, asio::system_category());
+    return -1;
+  }
+#else
+  (void)s, (void)p, (void)n, (void)ec;
+  return kWait;
+#endif
 }
 
 void append_number(std::string& s, std::uint64_t v) {
@@ -201,12 +257,20 @@ struct Pool {
     while (!v.empty()) {
       Idle i = std::move(v.back());
       v.pop_back();
+      if (now - i.since >= max_idle) {
+        asio::error_code ec;
+        i.socket.close(ec);
+        continue;
+      }
+      // Nothing arrived since the response was read (no readiness edge):
+      // the connection is quiet without asking the kernel.
+      if (!readiness::maybe_readable(i.socket)) return std::move(i.socket);
       // Bytes on an idle connection are a response nobody asked for (reusing it
       // would hand that to the next client); EOF is a close. Either way: drop it.
       char peek;
       ssize_t got = ::recv(i.socket.native_handle(), &peek, 1, MSG_PEEK | MSG_DONTWAIT);
       const bool quiet = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-      if (now - i.since < max_idle && quiet) return std::move(i.socket);
+      if (quiet) return std::move(i.socket);
       asio::error_code ec;
       i.socket.close(ec);
     }
@@ -374,9 +438,26 @@ struct Session : std::enable_shared_from_this<Session> {
       ec = e;
       co_return k;
     }
-    auto [e, k] = co_await socket.async_read_some(asio::buffer(p, n), use_tuple);
+    co_return co_await read_plain(socket, p, n, ec);
+  }
+
+  // A read on a plain socket (client or server) that asks the kernel once.
+  awaitable<std::size_t> read_plain(tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
+    std::ptrdiff_t now = read_now(s, p, n, ec);
+    if (now != kWait) co_return now > 0 ? static_cast<std::size_t>(now) : 0;
+    // Known empty: this waits for the next edge (no recv first), and
+    // completes right after the recv that edge brought.
+    auto [e, k] = co_await s.async_read_some(asio::buffer(p, n), use_tuple);
     ec = e;
+    if (!e) readiness::drained(s, k, n);
     co_return k;
+  }
+
+  // The direct part of a write to the client: on a plain connection, what
+  // the socket takes at once (usually everything: then no asynchronous
+  // write, coroutine frame or reactor trip is needed). 0 over TLS.
+  std::size_t client_now(std::string_view a, std::string_view b = {}) {
+    return ssl || closed ? 0 : send_now(socket.native_handle(), a, b);
   }
 
   template <typename Buffers>
@@ -1103,9 +1184,13 @@ struct Session : std::enable_shared_from_this<Session> {
       std::size_t small = first_body <= kCoalesce ? first_body : 0;
       std::string_view rest(in.data.get() + in.start + small, first_body - small);
       if (small) out.append(in.data.get() + in.start, small);
-      std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(rest.data(), rest.size())};
-      auto [wec, wn] = rest.empty() ? co_await asio::async_write(*up, asio::buffer(out), use_tuple)
-                                    : co_await asio::async_write(*up, bufs, use_tuple);
+      // Directly when the socket takes it all (the usual case), else the rest asynchronously.
+      const std::size_t direct = send_now(up->native_handle(), out, rest);
+      asio::error_code wec;
+      if (direct < out.size() + rest.size()) {
+        auto [ec, wn] = co_await asio::async_write(*up, rest_of(out, rest, direct), use_tuple);
+        wec = ec;
+      }
       if (small) out.resize(out.size() - small);
       upstream = nullptr;
       if (closed) {
@@ -1185,8 +1270,11 @@ struct Session : std::enable_shared_from_this<Session> {
       // The response.
       auto rbuf = w.buffer();
       Result r = co_await relay_response(*up, *rbuf, response_started, sent_bytes);
-      if (r.status == -1 && can_resend && !response_started) {
-        // The pooled connection had been closed by the server: once more on a new one.
+      // A pooled connection the server had closed (nothing came back), or one
+      // that held bytes nobody asked for (no valid head came back): once more
+      // on a new connection.
+      const bool stale = r.status == -1 || (r.kind == Result::upstream_failed && r.status == 502);
+      if (stale && can_resend && !response_started) {
         w.give_back(std::move(rbuf));
         up.reset();
         continue;
@@ -1227,7 +1315,8 @@ struct Session : std::enable_shared_from_this<Session> {
             break;
           }
         }
-        auto [ec, n] = co_await up.async_read_some(asio::buffer(rb.space(), rb.room()), use_tuple);
+        asio::error_code ec;
+        std::size_t n = co_await read_plain(up, rb.space(), rb.room(), ec);
         if (ec || n == 0) {
           upstream = nullptr;
           res.kind = upstream_timed_out ? Result::timeout : closed ? Result::client_gone : Result::upstream_failed;
@@ -1421,14 +1510,14 @@ struct Session : std::enable_shared_from_this<Session> {
       if (enc) body = compress(body, done);
       if (done) ex.finish();  // the last write: release inFlightReq slots before the client can send again
       sent_bytes += body.size();
-      bool sent;
+      std::string_view after_head = body;
       if (body.size() <= kCoalesce) {
         out.append(body);
-        sent = co_await write_client(asio::buffer(out));
-      } else {
-        std::array<asio::const_buffer, 2> bufs{asio::buffer(out), asio::buffer(body.data(), body.size())};
-        sent = co_await write_client(bufs);
+        after_head = {};
       }
+      bool sent = true;
+      const std::size_t n = client_now(out, after_head);
+      if (n < out.size() + after_head.size()) sent = co_await write_client(rest_of(out, after_head, n));
       if (!sent) {
         res.kind = Result::client_gone;
         res.status = rhead.status;
@@ -1456,7 +1545,8 @@ struct Session : std::enable_shared_from_this<Session> {
       rb.clear();
       arm(Phase::upstream, opt.upstream_response);
       upstream = &up;
-      auto [ec, n] = co_await up.async_read_some(asio::buffer(rb.space(), rb.room()), use_tuple);
+      asio::error_code ec;
+      std::size_t n = co_await read_plain(up, rb.space(), rb.room(), ec);
       upstream = nullptr;
       if (closed) {
         res.kind = Result::client_gone;
@@ -1485,7 +1575,8 @@ struct Session : std::enable_shared_from_this<Session> {
       if (enc) body = compress(body, done);
       if (done) ex.finish();  // the last write: release inFlightReq slots before the client can send again
       sent_bytes += body.size();
-      if (!co_await write_client(asio::buffer(body.data(), body.size()))) {
+      const std::size_t direct = client_now(body);
+      if (direct < body.size() && !co_await write_client(asio::buffer(body.data() + direct, body.size() - direct))) {
         res.kind = Result::client_gone;
         res.status = rhead.status;
         co_return res;
@@ -1510,8 +1601,9 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 
   // Moves `left` body bytes from the server to the client with splice(2).
-  // Both sockets are non-blocking (asio made them so); a side is waited for
-  // only after it said EAGAIN, so no readiness edge is missed.
+  // Both sockets are non-blocking (the client's since accept, the server's
+  // since async_connect); a side is waited for only after it said EAGAIN,
+  // so no readiness edge is missed.
   awaitable<Result> splice_body(tcp::socket& up, std::uint64_t& left, std::uint64_t& sent_bytes) {
     Result res;
     std::size_t in_pipe = 0;
@@ -1656,6 +1748,10 @@ awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_poi
       sock.close(ignored);
       continue;
     }
+    // Non-blocking from the start (asio would set it at the first
+    // asynchronous operation): the direct reads, writes and splices assume it.
+    asio::error_code nb;
+    sock.non_blocking(true, nb);
     auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
     auto addr = remote.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());

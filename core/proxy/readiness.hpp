@@ -1,0 +1,84 @@
+// Reads that do not ask the kernel twice.
+//
+// asio's epoll reactor reads speculatively: every async_read_some first
+// tries recv(2), and only when that says EAGAIN waits for the socket's next
+// readiness edge. A proxy's reads mostly come right after the socket was
+// drained (the next request after a response, a response right after its
+// request), so that first try is an extra system call per read: two per
+// proxied request. nginx avoids it by remembering that a short read drained
+// the socket and waiting for the next epoll edge (its `ready` flag).
+//
+// The reactor keeps exactly that flag per descriptor (try_speculative_: set
+// when an edge arrives, cleared by the reactor only at EOF), but privately.
+// This header reaches it through the one door C++ leaves open to private
+// members (names in an explicit instantiation are not access-checked) and
+// clears it when a read came back short: the socket was empty then, and any
+// byte arriving later brings a new edge that sets it again. The flag is only
+// cleared right after the recv(2) that saw the socket empty, with no reactor
+// run in between, so no edge can be lost. It is a dependency on asio 1.22's
+// epoll reactor (Debian 12); on anything else the functions here do nothing
+// and reads are what asio makes them.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include <asio.hpp>
+
+namespace certroute::proxy::readiness {
+
+#if ASIO_VERSION >= 102200 && ASIO_VERSION < 102900 && defined(ASIO_HAS_EPOLL) && \
+    !defined(ASIO_HAS_IO_URING_AS_DEFAULT) && !defined(ASIO_DISABLE_EPOLL)
+#define CERTROUTE_READINESS 1
+
+namespace detail {
+using Socket = asio::basic_socket<asio::ip::tcp, asio::any_io_executor>;
+using SocketImpl = asio::detail::io_object_impl<asio::detail::reactive_socket_service<asio::ip::tcp>, asio::any_io_executor>;
+using Descriptor = std::remove_pointer_t<asio::detail::epoll_reactor::per_descriptor_data>;
+static_assert(std::is_same_v<asio::detail::reactor, asio::detail::epoll_reactor>);
+
+template <class Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+struct ImplTag {
+  using type = SocketImpl Socket::*;
+  friend type member(ImplTag);
+};
+struct SpeculateTag {
+  using type = bool (Descriptor::*)[asio::detail::epoll_reactor::max_ops];
+  friend type member(SpeculateTag);
+};
+template struct Expose<ImplTag, &Socket::impl_>;
+template struct Expose<SpeculateTag, &Descriptor::try_speculative_>;
+
+inline bool* read_flag(asio::ip::tcp::socket& s) {
+  Socket& base = s;
+  Descriptor* d = (base.*member(ImplTag{})).get_implementation().reactor_data_;
+  return d ? &(d->*member(SpeculateTag{}))[asio::detail::epoll_reactor::read_op] : nullptr;
+}
+}  // namespace detail
+
+// The socket may have bytes (or EOF) to read: an edge came since it was
+// last seen empty, or it never was. False only after a drained().
+inline bool maybe_readable(asio::ip::tcp::socket& s) {
+  bool* f = detail::read_flag(s);
+  return !f || *f;
+}
+
+// Call right after a read on `s` returned `got` < `asked` bytes (or
+// EAGAIN: got 0), before anything else runs: the socket is empty, so the
+// next async read waits for an edge instead of trying recv(2) first.
+inline void drained(asio::ip::tcp::socket& s, std::size_t got, std::size_t asked) {
+  if (got >= asked) return;
+  if (bool* f = detail::read_flag(s)) *f = false;
+}
+
+#else
+
+inline bool maybe_readable(asio::ip::tcp::socket&) { return true; }
+inline void drained(asio::ip::tcp::socket&, std::size_t, std::size_t) {}
+
+#endif
+
+}  // namespace certroute::proxy::readiness
