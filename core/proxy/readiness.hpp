@@ -74,10 +74,26 @@ inline void drained(asio::ip::tcp::socket& s, std::size_t got, std::size_t asked
   if (bool* f = detail::read_flag(s)) *f = false;
 }
 
+// A socket made by accept4(SOCK_NONBLOCK) and then assign()ed: tells asio
+// it is non-blocking already (asio would otherwise ioctl(FIONBIO) it at the
+// first asynchronous operation) and not a dup() of another descriptor (so
+// closing it needs no EPOLL_CTL_DEL: the kernel drops a closed descriptor
+// from the epoll set by itself). Two system calls fewer per connection.
+inline void adopt_accepted(asio::ip::tcp::socket& s) {
+  detail::Socket& base = s;
+  auto& impl = (base.*member(detail::ImplTag{})).get_implementation();
+  impl.state_ = static_cast<asio::detail::socket_ops::state_type>(
+      (impl.state_ | asio::detail::socket_ops::non_blocking) & ~asio::detail::socket_ops::possible_dup);
+}
+
 #else
 
 inline bool maybe_readable(asio::ip::tcp::socket&) { return true; }
 inline void drained(asio::ip::tcp::socket&, std::size_t, std::size_t) {}
+inline void adopt_accepted(asio::ip::tcp::socket& s) {
+  asio::error_code ignored;
+  s.non_blocking(true, ignored);
+}
 
 #endif
 

@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -47,6 +49,18 @@ constexpr std::size_t kSpliceChunk = 64 * 1024;
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }
+
+// Connection deadlines, in milliseconds of CLOCK_MONOTONIC_COARSE: read
+// without the time-stamp counter (a few ns), exact to a few milliseconds,
+// which is finer than the sweep that checks them (kSweep).
+std::int64_t coarse_ms() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+// How often a worker looks for connections past their deadline.
+constexpr auto kSweep = std::chrono::milliseconds(50);
 
 // A growable byte buffer with a read position: bytes [start, end) are unread.
 struct Buffer {
@@ -315,6 +329,12 @@ struct Worker {
   std::uint64_t gen = 0;
   Pool pool;
   Session* sessions = nullptr;  // a list through Session::prev_/next_
+  // Timeouts: connections keep a deadline; one timer per worker sweeps the
+  // list while it is not empty (no timer, cancel or timerfd change per
+  // connection or per request). Defined after Session.
+  asio::steady_timer sweep_timer{ctx};
+  bool sweeping = false;
+  void sweep();
   std::vector<std::unique_ptr<Buffer>> free_buffers;
   int mirrors_in_flight = 0;
   std::unordered_map<const void*, std::uint64_t> mirror_counters;
@@ -367,42 +387,33 @@ struct Session : std::enable_shared_from_this<Session> {
   std::string out;  // the head being written (either side)
   Exchange ex;
 
-  // Timeouts: one watchdog per connection, woken at the deadline.
-  asio::steady_timer timer;
-  Clock::time_point deadline = Clock::time_point::max();
+  // Timeouts: the deadline of the current phase, found by Worker::sweep.
+  std::int64_t deadline = kNever;
   Phase phase = Phase::idle;
   tcp::socket* upstream = nullptr;  // being waited on
   bool upstream_timed_out = false;
   bool closed = false;
 
   Session(Worker& worker, tcp::socket s, std::string ep)
-      : w(worker), opt(worker.proxy->options), socket(std::move(s)), entry_point(std::move(ep)), in(0),
-        timer(worker.ctx) {}
+      : w(worker), opt(worker.proxy->options), socket(std::move(s)), entry_point(std::move(ep)), in(0) {}
 
   tcp::socket& client_socket() { return ssl ? ssl->next_layer() : socket; }
 
   void arm(Phase p, std::chrono::milliseconds d) {
     phase = p;
-    deadline = Clock::now() + d;
-    // The watchdog sleeps until the old deadline: wake it when this one is earlier.
-    if (deadline < timer.expiry()) timer.cancel();
+    deadline = coarse_ms() + d.count();
   }
 
-  // The watchdog: a timer at the deadline (a plain callback, cheaper than a
-  // coroutine per connection). It re-arms itself when the deadline moved.
-  void watch() {
-    timer.expires_at(deadline);
-    timer.async_wait([self = shared_from_this()](asio::error_code) { self->on_timer(); });
-  }
-  void on_timer() {
+  // Past the deadline (called by the sweep): a server that is too slow is
+  // dropped (the request fails with 504), a client that is, is closed.
+  void expire() {
     if (closed) return;
-    if (Clock::now() < deadline) return watch();
     if (phase == Phase::upstream && upstream) {
       upstream_timed_out = true;
       asio::error_code ignored;
       upstream->close(ignored);
-      deadline = Clock::time_point::max();
-      return watch();
+      deadline = kNever;
+      return;
     }
     close();
   }
@@ -427,14 +438,18 @@ struct Session : std::enable_shared_from_this<Session> {
     closed = true;
     asio::error_code ec;
     client_socket().close(ec);
-    timer.cancel();
   }
 
   // ---- I/O on the client, plain or TLS -----------------------------------------------
 
-  awaitable<std::size_t> read_client(char* p, std::size_t n, asio::error_code& ec) {
+  awaitable<std::size_t> read_client(char* p, std::size_t n, asio::error_code& ec, bool sole_op = true) {
     if (ssl) {
       auto [e, k] = co_await ssl->async_read_some(asio::buffer(p, n), use_tuple);
+      ec = e;
+      co_return k;
+    }
+    if (!sole_op) {
+      auto [e, k] = co_await socket.async_read_some(asio::buffer(p, n), use_tuple);
       ec = e;
       co_return k;
     }
@@ -442,6 +457,8 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 
   // A read on a plain socket (client or server) that asks the kernel once.
+  // Only while no other operation is pending on the socket: the read must
+  // complete right after its recv (readiness.hpp).
   awaitable<std::size_t> read_plain(tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
     std::ptrdiff_t now = read_now(s, p, n, ec);
     if (now != kWait) co_return now > 0 ? static_cast<std::size_t>(now) : 0;
@@ -512,7 +529,7 @@ struct Session : std::enable_shared_from_this<Session> {
     next_ = w.sessions;
     if (next_) next_->prev_ = this;
     w.sessions = this;
-    watch();
+    if (!w.sweeping) w.sweep();
     co_await serve_connection();
     if (linger_ && !closed) co_await lingering_close();
     close();
@@ -1690,7 +1707,7 @@ struct Session : std::enable_shared_from_this<Session> {
           for (;;) {
             auto [ec, n] = co_await up_sock->async_read_some(asio::buffer(buf.get(), 16384), use_tuple);
             if (ec || n == 0 || self->closed) break;
-            self->deadline = Clock::now() + self->opt.client_idle;
+            self->deadline = coarse_ms() + self->opt.client_idle.count();
             asio::error_code wec;
             if (self->ssl) {
               auto [e2, m] = co_await asio::async_write(*self->ssl, asio::buffer(buf.get(), n), use_tuple);
@@ -1708,9 +1725,11 @@ struct Session : std::enable_shared_from_this<Session> {
     for (;;) {
       in.clear();
       asio::error_code ec;
-      std::size_t n = co_await read_client(in.space(), in.room(), ec);
+      // (a write to the client may be pending meanwhile: the read must not
+      // touch the readiness flag, see readiness.hpp)
+      std::size_t n = co_await read_client(in.space(), in.room(), ec, false);
       if (ec || n == 0 || closed) break;
-      deadline = Clock::now() + opt.client_idle;
+      deadline = coarse_ms() + opt.client_idle.count();
       auto [wec, m] = co_await asio::async_write(*up_sock, asio::buffer(in.data.get(), n), use_tuple);
       if (wec) break;
     }
@@ -1722,25 +1741,72 @@ struct Session : std::enable_shared_from_this<Session> {
 
 // ---- workers, listeners, control -----------------------------------------------------
 
+void Worker::sweep() {
+  sweeping = sessions != nullptr;
+  if (!sweeping) return;  // started again by the next connection
+  const std::int64_t now = coarse_ms();
+  std::vector<Session*> due;
+  for (Session* s = sessions; s; s = s->next_)
+    if (s->deadline <= now) due.push_back(s);
+  for (Session* s : due) s->expire();
+  sweep_timer.expires_after(kSweep);
+  sweep_timer.async_wait([this](asio::error_code ec) {
+    if (ec) {
+      sweeping = false;
+      return;
+    }
+    sweep();
+  });
+}
+
 namespace {
 
 awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_point) {
   // The local port is the listener's; the peer comes with accept: no
   // getsockname/getpeername per connection.
   const std::uint16_t local_port = acc.local_endpoint().port();
+  // accept4(2) until EAGAIN, then wait for the listener's next edge: each
+  // connection comes non-blocking, with no ioctl (readiness.hpp).
+  {
+    asio::error_code ignored;
+    acc.non_blocking(true, ignored);
+  }
   for (;;) {
-    tcp::endpoint remote;
-    auto [ec, sock] = co_await acc.async_accept(remote, use_tuple);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
-      if (ec == asio::error::no_descriptors) {
+    sockaddr_storage ss{};
+    socklen_t ss_len = sizeof ss;
+    int fd = ::accept4(acc.native_handle(), reinterpret_cast<sockaddr*>(&ss), &ss_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      const int err = errno;
+      if (!acc.is_open()) co_return;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        auto [ec] = co_await acc.async_wait(tcp::acceptor::wait_read, use_tuple);
+        if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
+      } else if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         // Out of file descriptors: back off instead of spinning.
         asio::steady_timer t(w.ctx);
         t.expires_after(std::chrono::milliseconds(50));
         co_await t.async_wait(use_tuple);
+      } else if (err == EBADF || err == EINVAL) {
+        co_return;  // the listener was closed (draining)
       }
+      continue;  // EINTR, ECONNABORTED and the like: the next one
+    }
+    tcp::endpoint remote;
+    const std::size_t addr_len = std::min<std::size_t>(ss_len, remote.capacity());
+    std::memcpy(remote.data(), &ss, addr_len);
+    remote.resize(addr_len);
+    tcp::socket sock(w.ctx);
+    asio::error_code aec;
+    sock.assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, aec);
+    if (aec) {
+      ::close(fd);
       continue;
     }
+    readiness::adopt_accepted(sock);
+    // Bytes that came before the epoll registration still bring an edge
+    // (EPOLL_CTL_ADD reports a ready socket): the first read waits for it
+    // instead of trying recv(2) on a connection that may have sent nothing.
+    readiness::drained(sock, 0, 1);
     auto& opt = w.proxy->options;
     if (w.proxy->connections.fetch_add(1, std::memory_order_relaxed) >= opt.max_connections) {
       w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
@@ -1748,10 +1814,6 @@ awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_poi
       sock.close(ignored);
       continue;
     }
-    // Non-blocking from the start (asio would set it at the first
-    // asynchronous operation): the direct reads, writes and splices assume it.
-    asio::error_code nb;
-    sock.non_blocking(true, nb);
     auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
     auto addr = remote.address();
     if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
