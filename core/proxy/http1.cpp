@@ -263,42 +263,35 @@ void add_transfer_encoding(std::string_view v, Fields& f) {
   });
 }
 
-Fields read_fields(const std::vector<Header>& headers) {
+Fields read_fields(std::vector<Header>& headers) {
   Fields f;
-  for (const Header& h : headers) {
-    switch (h.name.size()) {
-      case 4:
-        if (iequals_lower(h.name, "host")) {
-          ++f.hosts;
-          f.host = h.value;
-        }
+  for (Header& h : headers) {
+    h.field = classify(h.name);
+    switch (h.field) {
+      case Field::host:
+        ++f.hosts;
+        f.host = h.value;
         break;
-      case 6:
-        if (iequals_lower(h.name, "expect") && iequals_lower(h.value, "100-continue")) f.expect_continue = true;
+      case Field::expect:
+        if (iequals_lower(h.value, "100-continue")) f.expect_continue = true;
         break;
-      case 7:
-        if (iequals_lower(h.name, "upgrade")) f.upgrade_header = true;
+      case Field::upgrade:
+        f.upgrade_header = true;
         break;
-      case 10:
-        if (iequals_lower(h.name, "connection")) {
-          for_each_element(h.value, [&](std::string_view t) {
-            if (iequals_lower(t, "close")) f.conn_close = true;
-            else if (iequals_lower(t, "keep-alive")) f.conn_keep_alive = true;
-            else if (iequals_lower(t, "upgrade")) f.conn_upgrade = true;
-          });
-        }
+      case Field::connection:
+        for_each_element(h.value, [&](std::string_view t) {
+          if (iequals_lower(t, "close")) f.conn_close = true;
+          else if (iequals_lower(t, "keep-alive")) f.conn_keep_alive = true;
+          else if (iequals_lower(t, "upgrade")) f.conn_upgrade = true;
+        });
         break;
-      case 14:
-        if (iequals_lower(h.name, "content-length")) {
-          ++f.content_lengths;
-          f.content_length = h.value;
-        }
+      case Field::content_length:
+        ++f.content_lengths;
+        f.content_length = h.value;
         break;
-      case 17:
-        if (iequals_lower(h.name, "transfer-encoding")) {
-          ++f.transfer_encodings;
-          add_transfer_encoding(h.value, f);
-        }
+      case Field::transfer_encoding:
+        ++f.transfer_encodings;
+        add_transfer_encoding(h.value, f);
         break;
       default:
         break;
@@ -636,6 +629,38 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, std::size_t& co
 }
 
 // ---- helpers ------------------------------------------------------------------
+
+Field classify(std::string_view n) {
+  auto is = [&](std::string_view lit) { return iequals_lower(n, lit); };
+  switch (n.size()) {
+    case 2: return is("te") ? Field::te : Field::other;
+    case 4: return is("host") ? Field::host : Field::other;
+    case 6: return is("expect") ? Field::expect : Field::other;
+    case 7: return is("trailer") ? Field::trailer : is("upgrade") ? Field::upgrade : Field::other;
+    case 9: return is("x-real-ip") ? Field::x_real_ip : is("forwarded") ? Field::forwarded : Field::other;
+    case 10: return is("connection") ? Field::connection : is("keep-alive") ? Field::keep_alive : Field::other;
+    case 14: return is("content-length") ? Field::content_length : Field::other;
+    case 15: return is("x-forwarded-for") ? Field::x_forwarded_for : Field::other;
+    case 16:
+      return is("x-forwarded-host")   ? Field::x_forwarded_host
+             : is("x-forwarded-port") ? Field::x_forwarded_port
+             : is("proxy-connection") ? Field::proxy_connection
+                                      : Field::other;
+    case 17:
+      return is("x-forwarded-proto")   ? Field::x_forwarded_proto
+             : is("transfer-encoding") ? Field::transfer_encoding
+                                       : Field::other;
+    case 18:
+      return is("x-forwarded-server")   ? Field::x_forwarded_server
+             : is("x-forwarded-prefix") ? Field::x_forwarded_prefix
+                                        : Field::other;
+    case 19:
+      return is("proxy-authorization")  ? Field::proxy_authorization
+             : is("proxy-authenticate") ? Field::proxy_authenticate
+                                        : Field::other;
+    default: return Field::other;
+  }
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

@@ -24,10 +24,46 @@ struct Limits {
   std::size_t max_chunk_ext = 4 * 1024;    // chunk extensions + trailers of one chunked body
 };
 
+// The header fields the proxy treats specially. The parser classifies every
+// field it reads once (Header::field); for a field made elsewhere (by a
+// middleware) field_of() classifies it on demand.
+enum class Field : std::uint8_t {
+  unknown = 0,  // not classified yet
+  other,
+  host,
+  content_length,
+  expect,
+  // hop-by-hop (RFC 9110 7.6.1), plus the ones a proxy sets itself
+  connection,
+  keep_alive,
+  te,
+  trailer,
+  upgrade,
+  proxy_connection,
+  transfer_encoding,
+  proxy_authorization,
+  proxy_authenticate,
+  // forwarding information
+  x_forwarded_for,
+  x_forwarded_proto,
+  x_forwarded_host,
+  x_forwarded_port,
+  x_forwarded_server,
+  x_forwarded_prefix,
+  x_real_ip,
+  forwarded,
+};
+
 struct Header {
   std::string_view name;   // as sent (compare case-insensitively)
   std::string_view value;  // leading and trailing SP/HTAB removed
+  Field field = Field::unknown;
 };
+
+Field classify(std::string_view name);
+inline Field field_of(const Header& h) { return h.field != Field::unknown ? h.field : classify(h.name); }
+inline bool is_hop_by_hop(Field f) { return f >= Field::connection && f <= Field::proxy_authenticate; }
+inline bool is_forwarded(Field f) { return f >= Field::x_forwarded_for; }
 
 enum class Status : std::uint8_t { complete, incomplete, error };
 

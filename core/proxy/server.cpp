@@ -101,26 +101,46 @@ bool idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
 }
 
-// Hop-by-hop headers (RFC 9110 7.6.1) plus the ones the proxy sets itself.
-bool hop_by_hop(std::string_view name) {
-  switch (name.size()) {
-    case 2: return http1::iequals(name, "te");
-    case 7: return http1::iequals(name, "trailer") || http1::iequals(name, "upgrade");
-    case 10: return http1::iequals(name, "connection") || http1::iequals(name, "keep-alive");
-    case 16: return http1::iequals(name, "proxy-connection");
-    case 17: return http1::iequals(name, "transfer-encoding");
-    case 19: return http1::iequals(name, "proxy-authorization") || http1::iequals(name, "proxy-authenticate");
-    default: return false;
+using http1::Field;
+using http1::is_forwarded;
+using http1::is_hop_by_hop;
+bool forwarded_header(const http1::Header& h) { return is_forwarded(http1::field_of(h)); }
+
+// Does a Connection header list a field beyond close, keep-alive and the
+// hop-by-hop ones (which go anyway)? Then each field is checked against it.
+bool names_other_fields(std::string_view connection) {
+  bool other = false;
+  std::size_t i = 0;
+  while (i <= connection.size() && !other) {
+    std::size_t comma = connection.find(',', i);
+    if (comma == std::string_view::npos) comma = connection.size();
+    std::string_view t = connection.substr(i, comma - i);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+    if (!t.empty() && !http1::iequals(t, "close") && !is_hop_by_hop(http1::classify(t))) other = true;
+    i = comma + 1;
   }
+  return other;
 }
 
-bool forwarded_header(std::string_view name) {
-  if (name.size() >= 11 && http1::iequals(name.substr(0, 11), "x-forwarded")) {
-    return http1::iequals(name, "x-forwarded-for") || http1::iequals(name, "x-forwarded-proto") ||
-           http1::iequals(name, "x-forwarded-host") || http1::iequals(name, "x-forwarded-port") ||
-           http1::iequals(name, "x-forwarded-server") || http1::iequals(name, "x-forwarded-prefix");
-  }
-  return http1::iequals(name, "x-real-ip") || http1::iequals(name, "forwarded");
+// Heads are built with few, exact appends (no strlen, one size check each).
+template <std::size_t N>
+void put(std::string& s, const char (&lit)[N]) {
+  s.append(lit, N - 1);
+}
+// "name: value\r\n" in one append.
+void put_field(std::string& s, std::string_view name, std::string_view value) {
+  const std::size_t at = s.size();
+  s.resize(at + name.size() + value.size() + 4);
+  char* p = s.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 // Sends what the socket takes now of a then b, with one call that never
@@ -384,6 +404,12 @@ struct Session : std::enable_shared_from_this<Session> {
   std::string_view original_host_;  // the request's host before middlewares (X-Forwarded-Host)
   http1::RequestHead head;
   http1::ResponseHead rhead;
+  std::optional<routes::Request> rule_request_;
+  http1::ChunkedDecoder request_dec_;   // the request body's, when chunked
+  http1::ChunkedDecoder response_dec_;  // the response body's, when chunked
+  // The response body's transformations (compress, de-chunking for 1.0).
+  std::unique_ptr<Encoder> encoder_;
+  std::string encoding_, decoded_, packed_;
   std::string out;  // the head being written (either side)
   Exchange ex;
 
@@ -730,7 +756,7 @@ struct Session : std::enable_shared_from_this<Session> {
     // An untrusted client's X-Forwarded-* (and X-Real-Ip, Forwarded) go
     // before any middleware reads them (ipStrategy, rateLimit keys), as
     // Traefik's forwarded-headers handling does.
-    if (!trusted) std::erase_if(ex.headers, [](const http1::Header& h) { return forwarded_header(h.name); });
+    if (!trusted) std::erase_if(ex.headers, [](const http1::Header& h) { return forwarded_header(h); });
     in.consume(head.head_size);
     std::string_view target = target_;
     const std::string_view original_target = target;
@@ -763,10 +789,13 @@ struct Session : std::enable_shared_from_this<Session> {
     // Routing.
     const EntryPointRoutes& eps = snap->entry_points.at(entry_point);
     const RouteTable& table = tls ? eps.secure : eps.plain;
-    std::optional<routes::Request> rreq;
+    // The full request model for the rules is built only when a router's
+    // rule needs more than the host (a Session member: it is large, and
+    // kept out of this coroutine's frame).
+    rule_request_.reset();
     const Route* route = table.find(routes::canonical_host(ex.host), [&]() -> const routes::Request& {
-      if (!rreq) rreq = to_rule_request(ex);
-      return *rreq;
+      if (!rule_request_) rule_request_ = to_rule_request(ex);
+      return *rule_request_;
     });
     ex.route = route;
 
@@ -807,16 +836,22 @@ struct Session : std::enable_shared_from_this<Session> {
       co_return ok && keep;
     };
 
-    if (!route) co_return co_await answer(error_reply(404, "404 page not found"));
-    for (const Middleware* m : route->middlewares) {
-      m->handle(ex);
-      if (ex.reply) co_return co_await answer(*ex.reply);
+    // Answers the proxy gives itself (one place that awaits them: each
+    // awaiting place costs room in the coroutine frame).
+    if (!route) {
+      ex.reply = error_reply(404, "404 page not found");
+    } else {
+      for (const Middleware* m : route->middlewares) {
+        m->handle(ex);
+        if (ex.reply) break;
+      }
     }
-    if (ex.compress) accept_encoding_.assign(ex.header("Accept-Encoding"));
     std::uint64_t max_body = opt.max_body;
     if (ex.max_body && (!max_body || ex.max_body < max_body)) max_body = ex.max_body;
-    if (max_body && head.body == http1::BodyKind::length && head.content_length > max_body)
-      co_return co_await answer(error_reply(413, "Request Entity Too Large"));
+    if (!ex.reply && max_body && head.body == http1::BodyKind::length && head.content_length > max_body)
+      ex.reply = error_reply(413, "Request Entity Too Large");
+    if (ex.reply) co_return co_await answer(*ex.reply);
+    if (ex.compress) accept_encoding_.assign(ex.header("Accept-Encoding"));
 
     if (const auto* mirrors = route->service->mirrors()) mirror(*route, *mirrors, route->service->mirror_max_body());
 
@@ -828,6 +863,7 @@ struct Session : std::enable_shared_from_this<Session> {
       ex.server = server;
       upstream_url = server->url;
       Result r = co_await forward(*route, *server, max_body, response_started, sent_bytes);
+      encoder_.reset();  // an idle connection keeps no compressor state
       if (r.kind == Result::intercepted) {
         // An errors middleware wants its page instead of this answer.
         int st = co_await error_page(r.status, response_started, sent_bytes, upstream_url);
@@ -852,9 +888,7 @@ struct Session : std::enable_shared_from_this<Session> {
       if (r.kind == Result::connect_failed) mark_failure(*route->service, *server);
       bool can_retry = attempt + 1 < ex.attempts && r.kind == Result::connect_failed;
       if (can_retry) {
-        asio::steady_timer t(w.ctx);
-        t.expires_after(ex.retry_interval * (1 << std::min(attempt, 6)));
-        co_await t.async_wait(use_tuple);
+        co_await pause(ex.retry_interval * (1 << std::min(attempt, 6)));
         continue;
       }
       int st = r.kind == Result::timeout ? 504 : 502;
@@ -866,6 +900,12 @@ struct Session : std::enable_shared_from_this<Session> {
       finish_log(st);
       co_return ok && keep;
     }
+  }
+
+  awaitable<void> pause(std::chrono::milliseconds d) {
+    asio::steady_timer t(w.ctx);
+    t.expires_after(d);
+    co_await t.async_wait(use_tuple);
   }
 
   // Mirroring: copies of the request go to the mirror services, fire and
@@ -1026,80 +1066,66 @@ struct Session : std::enable_shared_from_this<Session> {
       out += '?';
       out += ex.query;
     }
-    out += " HTTP/1.1\r\nHost: ";
-    out += route.service->pass_host_header ? ex.host : std::string_view(server.authority);
-    out += "\r\n";
+    put(out, " HTTP/1.1\r\n");
+    put_field(out, "Host", route.service->pass_host_header ? ex.host : std::string_view(server.authority));
     std::string_view connection_tokens = http1::find_header(head.headers, "connection");
+    const bool check_tokens = !connection_tokens.empty() && names_other_fields(connection_tokens);
     // The client's X-Forwarded-* are gone already unless it is trusted (see
     // handle_request); what is left came from it or from a middleware and is
     // kept, X-Forwarded-For gets the client appended, the rest is filled in.
     std::string_view xff_prior;
     bool has_proto = false, has_host = false, has_port = false, has_server = false, has_real_ip = false;
     for (const auto& h : ex.headers) {
-      if (hop_by_hop(h.name) || http1::iequals(h.name, "host") || http1::iequals(h.name, "content-length") ||
-          http1::iequals(h.name, "expect"))
-        continue;
-      if (!connection_tokens.empty() && http1::has_token(connection_tokens, h.name)) continue;
-      if (forwarded_header(h.name)) {
-        if (http1::iequals(h.name, "x-forwarded-for")) {
-          xff_prior = h.value;
-          continue;
-        }
-        has_proto = has_proto || http1::iequals(h.name, "x-forwarded-proto");
-        has_host = has_host || http1::iequals(h.name, "x-forwarded-host");
-        has_port = has_port || http1::iequals(h.name, "x-forwarded-port");
-        has_server = has_server || http1::iequals(h.name, "x-forwarded-server");
-        has_real_ip = has_real_ip || http1::iequals(h.name, "x-real-ip");
+      const Field f = http1::field_of(h);
+      if (is_hop_by_hop(f) || f == Field::host || f == Field::content_length || f == Field::expect) continue;
+      if (check_tokens && http1::has_token(connection_tokens, h.name)) continue;
+      switch (f) {
+        case Field::x_forwarded_for: xff_prior = h.value; continue;
+        case Field::x_forwarded_proto: has_proto = true; break;
+        case Field::x_forwarded_host: has_host = true; break;
+        case Field::x_forwarded_port: has_port = true; break;
+        case Field::x_forwarded_server: has_server = true; break;
+        case Field::x_real_ip: has_real_ip = true; break;
+        default: break;
       }
-      out += h.name;
-      out += ": ";
-      out += h.value;
-      out += "\r\n";
+      put_field(out, h.name, h.value);
     }
-    out += "X-Forwarded-For: ";
+    put(out, "X-Forwarded-For: ");
     if (!xff_prior.empty()) {
       out += xff_prior;
-      out += ", ";
+      put(out, ", ");
     }
     out += client_ip;
-    out += "\r\n";
-    if (!has_proto) out += tls ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n";
-    if (!has_host) {
-      out += "X-Forwarded-Host: ";
-      out += original_host_;
-      out += "\r\n";
+    put(out, "\r\n");
+    if (!has_proto) {
+      if (tls) put(out, "X-Forwarded-Proto: https\r\n");
+      else put(out, "X-Forwarded-Proto: http\r\n");
     }
+    if (!has_host) put_field(out, "X-Forwarded-Host", original_host_);
     if (!has_port) {
-      out += "X-Forwarded-Port: ";
+      put(out, "X-Forwarded-Port: ");
       append_number(out, local_port);
-      out += "\r\n";
+      put(out, "\r\n");
     }
-    if (!has_server) {
-      out += "X-Forwarded-Server: ";
-      out += w.proxy->hostname;
-      out += "\r\n";
+    if (!has_server) put_field(out, "X-Forwarded-Server", w.proxy->hostname);
+    if (!has_real_ip) put_field(out, "X-Real-Ip", client_ip);
+    if (opt.via) {
+      if (ex.minor == 0) put(out, "Via: 1.0 certroute\r\n");
+      else put(out, "Via: 1.1 certroute\r\n");
     }
-    if (!has_real_ip) {
-      out += "X-Real-Ip: ";
-      out += client_ip;
-      out += "\r\n";
-    }
-    if (opt.via) out += ex.minor == 0 ? "Via: 1.0 certroute\r\n" : "Via: 1.1 certroute\r\n";
     if (head.upgrade) {
-      out += "Connection: Upgrade\r\nUpgrade: ";
-      out += http1::find_header(head.headers, "upgrade");
-      out += "\r\n";
+      put(out, "Connection: Upgrade\r\n");
+      put_field(out, "Upgrade", http1::find_header(head.headers, "upgrade"));
     }
     if (head.body == http1::BodyKind::length) {
-      out += "Content-Length: ";
+      put(out, "Content-Length: ");
       append_number(out, head.content_length);
-      out += "\r\n";
+      put(out, "\r\n");
     } else if (head.body == http1::BodyKind::chunked) {
-      out += "Transfer-Encoding: chunked\r\n";
+      put(out, "Transfer-Encoding: chunked\r\n");
     }
-    out += "\r\n";
+    put(out, "\r\n");
   }
-
 
   awaitable<std::optional<tcp::socket>> connect(const Server& server, bool& timed_out) {
     for (const auto& ep : server.endpoints) {
@@ -1135,7 +1161,8 @@ struct Session : std::enable_shared_from_this<Session> {
     const bool chunked = head.body == http1::BodyKind::chunked;
     std::size_t first_body = 0;
     bool body_done = head.body == http1::BodyKind::none;
-    http1::ChunkedDecoder dec(opt.limits);
+    http1::ChunkedDecoder& dec = request_dec_;
+    dec = http1::ChunkedDecoder(opt.limits);
     if (head.body == http1::BodyKind::length) {
       first_body = static_cast<std::size_t>(std::min<std::uint64_t>(body_left, in.size()));
       body_left -= first_body;
@@ -1143,18 +1170,13 @@ struct Session : std::enable_shared_from_this<Session> {
     } else if (chunked) {
       std::size_t used = 0;
       auto r = dec.feed(in.view(), used, nullptr);
-      if (r == http1::ChunkedDecoder::Result::error) {
-        co_await send_reply(error_reply(400, "Bad Request"), true, head.minor);
-        res.kind = Result::client_gone;
-        res.status = 400;
-        co_return res;
-      }
       first_body = used;
       body_done = r == http1::ChunkedDecoder::Result::done;
-      if (max_body && dec.body_bytes() > max_body) {
-        co_await send_reply(error_reply(413, "Request Entity Too Large"), true, head.minor);
+      int refuse = r == http1::ChunkedDecoder::Result::error ? 400 : (max_body && dec.body_bytes() > max_body) ? 413 : 0;
+      if (refuse) {
+        co_await send_reply(error_reply(refuse, std::string(http1::reason_phrase(refuse))), true, head.minor);
         res.kind = Result::client_gone;
-        res.status = 413;
+        res.status = refuse;
         co_return res;
       }
     }
@@ -1226,62 +1248,11 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       if (!whole_body_in_buffer) in.consume(first_body);
 
-      // Stream the rest of the request body.
-      while (!body_done) {
-        arm(Phase::reading, opt.client_read);
-        if (in.size() == 0) {
-          in.clear();
-          if (in.cap < kBodyBuffer) in.reserve(kBodyBuffer);
-          asio::error_code ec;
-          std::size_t n = co_await read_client(in.space(), in.room(), ec);
-          if (ec || n == 0 || closed) {
-            res.kind = Result::client_gone;
-            co_return res;
-          }
-          in.end += n;
-        }
-        std::size_t take = 0;
-        if (chunked) {
-          auto r = dec.feed(in.view(), take, nullptr);
-          if (r == http1::ChunkedDecoder::Result::error) {
-            res.kind = Result::client_gone;
-            res.status = 400;
-            co_await send_reply(error_reply(400, "Bad Request"), true, head.minor);
-            co_return res;
-          }
-          body_done = r == http1::ChunkedDecoder::Result::done;
-          if (max_body && dec.body_bytes() > max_body) {
-            co_await send_reply(error_reply(413, "Request Entity Too Large"), true, head.minor);
-            res.kind = Result::client_gone;
-            res.status = 413;
-            co_return res;
-          }
-        } else {
-          take = static_cast<std::size_t>(std::min<std::uint64_t>(body_left, in.size()));
-          body_left -= take;
-          body_done = body_left == 0;
-        }
-        arm(Phase::upstream, opt.write);
-        upstream = &*up;
-        auto [ec, n] = co_await asio::async_write(*up, asio::buffer(in.data.get() + in.start, take), use_tuple);
-        upstream = nullptr;
-        if (ec || closed) {
-          res.kind = closed ? Result::client_gone : upstream_timed_out ? Result::timeout : Result::upstream_failed;
-          // The rest of the body is unread: the client connection must close, or
-          // its bytes would be parsed as the next request (smuggling).
-          res.request_body_unsent = true;
-          if (res.kind == Result::upstream_failed) {
-            // The server may have answered early (413, 401) and closed: relay that answer.
-            auto rbuf = w.buffer();
-            Result early = co_await relay_response(*up, *rbuf, response_started, sent_bytes);
-            w.give_back(std::move(rbuf));
-            early.keep = false;
-            early.request_body_unsent = true;
-            if (early.kind == Result::ok || response_started) co_return early;
-          }
-          co_return res;
-        }
-        in.consume(take);
+      // The rest of the request body (in its own coroutine: rare, and its
+      // state would make this frame too large for asio's frame cache).
+      if (!body_done) {
+        Result b = co_await send_request_body(*up, chunked, body_left, max_body, response_started, sent_bytes);
+        if (b.kind != Result::ok || b.status != 0) co_return b;
       }
 
       // The response.
@@ -1308,6 +1279,68 @@ struct Session : std::enable_shared_from_this<Session> {
       co_return r;
     }
     res.kind = Result::upstream_failed;
+    co_return res;
+  }
+
+  // Streams the request body after its first bytes (sent with the head) to
+  // the server. Result ok with status 0: all sent; anything else is the
+  // result of the exchange (an early answer from the server included).
+  awaitable<Result> send_request_body(tcp::socket& up, bool chunked, std::uint64_t body_left, std::uint64_t max_body,
+                                      bool& response_started, std::uint64_t& sent_bytes) {
+    Result res;
+    http1::ChunkedDecoder& dec = request_dec_;
+    bool body_done = false;
+    while (!body_done) {
+      arm(Phase::reading, opt.client_read);
+      if (in.size() == 0) {
+        in.clear();
+        if (in.cap < kBodyBuffer) in.reserve(kBodyBuffer);
+        asio::error_code ec;
+        std::size_t n = co_await read_client(in.space(), in.room(), ec);
+        if (ec || n == 0 || closed) {
+          res.kind = Result::client_gone;
+          co_return res;
+        }
+        in.end += n;
+      }
+      std::size_t take = 0;
+      if (chunked) {
+        auto r = dec.feed(in.view(), take, nullptr);
+        body_done = r == http1::ChunkedDecoder::Result::done;
+        int refuse = r == http1::ChunkedDecoder::Result::error ? 400 : (max_body && dec.body_bytes() > max_body) ? 413 : 0;
+        if (refuse) {
+          res.kind = Result::client_gone;
+          res.status = refuse;
+          co_await send_reply(error_reply(refuse, std::string(http1::reason_phrase(refuse))), true, head.minor);
+          co_return res;
+        }
+      } else {
+        take = static_cast<std::size_t>(std::min<std::uint64_t>(body_left, in.size()));
+        body_left -= take;
+        body_done = body_left == 0;
+      }
+      arm(Phase::upstream, opt.write);
+      upstream = &up;
+      auto [ec, n] = co_await asio::async_write(up, asio::buffer(in.data.get() + in.start, take), use_tuple);
+      upstream = nullptr;
+      if (ec || closed) {
+        res.kind = closed ? Result::client_gone : upstream_timed_out ? Result::timeout : Result::upstream_failed;
+        // The rest of the body is unread: the client connection must close, or
+        // its bytes would be parsed as the next request (smuggling).
+        res.request_body_unsent = true;
+        if (res.kind == Result::upstream_failed) {
+          // The server may have answered early (413, 401) and closed: relay that answer.
+          auto rbuf = w.buffer();
+          Result early = co_await relay_response(up, *rbuf, response_started, sent_bytes);
+          w.give_back(std::move(rbuf));
+          early.keep = false;
+          early.request_body_unsent = true;
+          if (early.kind == Result::ok || response_started) co_return early;
+        }
+        co_return res;
+      }
+      in.consume(take);
+    }
     co_return res;
   }
 
@@ -1380,8 +1413,10 @@ struct Session : std::enable_shared_from_this<Session> {
     }
     // Compression (the compress middleware): only what the client accepts,
     // for responses with a body the server did not encode itself.
-    std::unique_ptr<Encoder> enc;
-    std::string enc_name;
+    std::unique_ptr<Encoder>& enc = encoder_;
+    std::string& enc_name = encoding_;
+    enc.reset();
+    enc_name.clear();
     if (ex.compress && rhead.status >= 200 && rhead.status != 204 && rhead.status != 206 && rhead.status != 304 &&
         rhead.body != http1::BodyKind::none && ex.method != "HEAD" &&
         http1::find_header(rhead.headers, "content-encoding").empty()) {
@@ -1396,7 +1431,8 @@ struct Session : std::enable_shared_from_this<Session> {
                         (head.body != http1::BodyKind::none && false);
     out.clear();
     out.reserve(256 + rhead.head_size);
-    out += head.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    if (head.minor == 0) put(out, "HTTP/1.0 ");
+    else put(out, "HTTP/1.1 ");
     if (status_override_) {
       append_number(out, static_cast<std::uint64_t>(status_override_));
       out += ' ';
@@ -1406,51 +1442,40 @@ struct Session : std::enable_shared_from_this<Session> {
       out += ' ';
       out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
     }
-    out += "\r\n";
+    put(out, "\r\n");
     std::string_view conn_tokens = http1::find_header(rhead.headers, "connection");
+    const bool check_tokens = !conn_tokens.empty() && names_other_fields(conn_tokens);
     for (const auto& h : rhead.headers) {
-      if (hop_by_hop(h.name) || (!conn_tokens.empty() && http1::has_token(conn_tokens, h.name))) continue;
-      if (enc && http1::iequals(h.name, "content-length")) continue;
+      const Field f = http1::field_of(h);
+      if (is_hop_by_hop(f) || (check_tokens && http1::has_token(conn_tokens, h.name))) continue;
+      if (enc && f == Field::content_length) continue;
       if (!ex.response_set.empty()) {
         bool replaced = false;
         for (const auto& [k, v] : ex.response_set)
           if (http1::iequals(k, h.name)) replaced = true;
         if (replaced) continue;
       }
-      out += h.name;
-      out += ": ";
-      out += h.value;
-      out += "\r\n";
+      put_field(out, h.name, h.value);
     }
-    for (const auto& [k, v] : ex.response_set) {
-      if (v.empty()) continue;
-      out += k;
-      out += ": ";
-      out += v;
-      out += "\r\n";
-    }
-    for (const auto& [k, v] : ex.response_add) {
-      out += k;
-      out += ": ";
-      out += v;
-      out += "\r\n";
-    }
+    for (const auto& [k, v] : ex.response_set)
+      if (!v.empty()) put_field(out, k, v);
+    for (const auto& [k, v] : ex.response_add) put_field(out, k, v);
     if (!ex.set_cookie.empty()) {
       std::string_view sc = ex.set_cookie;
       while (!sc.empty()) {
         auto nl = sc.find('\n');
-        out += "Set-Cookie: ";
-        out += sc.substr(0, nl);
-        out += "\r\n";
+        put_field(out, "Set-Cookie", sc.substr(0, nl));
         if (nl == std::string_view::npos) break;
         sc.remove_prefix(nl + 1);
       }
     }
-    if (opt.via) out += rhead.minor == 0 ? "Via: 1.0 certroute\r\n" : "Via: 1.1 certroute\r\n";
+    if (opt.via) {
+      if (rhead.minor == 0) put(out, "Via: 1.0 certroute\r\n");
+      else put(out, "Via: 1.1 certroute\r\n");
+    }
     if (enc) {
-      out += "Content-Encoding: ";
-      out += enc_name;
-      out += "\r\nVary: Accept-Encoding\r\n";
+      put_field(out, "Content-Encoding", enc_name);
+      put(out, "Vary: Accept-Encoding\r\n");
     }
     const bool chunked = rhead.body == http1::BodyKind::chunked;
     if (rhead.status == 101) {
@@ -1470,12 +1495,14 @@ struct Session : std::enable_shared_from_this<Session> {
 
     // The first body bytes go with the head.
     std::uint64_t left = rhead.body == http1::BodyKind::length ? rhead.content_length : 0;
-    http1::ChunkedDecoder dec(opt.limits);
+    http1::ChunkedDecoder& dec = response_dec_;
+    dec = http1::ChunkedDecoder(opt.limits);
     bool done = rhead.body == http1::BodyKind::none || rhead.status == 101;
     std::size_t take = 0;
-    std::string decoded;  // chunked to a 1.0 client, or to compress: the decoded bytes
+    std::string& decoded = decoded_;  // chunked to a 1.0 client, or to compress: the decoded bytes
+    decoded.clear();
     const bool dechunk = chunked && (head.minor == 0 || enc);
-    std::string packed;  // compressed output, framed as a chunk for 1.1 clients
+    std::string& packed = packed_;  // compressed output, framed as a chunk for 1.1 clients
     auto compress = [&](std::string_view data, bool last) -> std::string_view {
       std::string z;
       enc->write(data, z);
