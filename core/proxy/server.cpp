@@ -40,6 +40,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 using SslStream = asio::ssl::stream<tcp::socket>;
 
 constexpr std::size_t kBodyBuffer = 32 * 1024;
+constexpr std::size_t kHeadBuffer = 4 * 1024;
 // Bodies up to this size are copied behind the head and sent as one buffer.
 constexpr std::size_t kCoalesce = 4096;
 // Bodies from this size on go to plain clients by splice(2), in pipe-sized steps.
@@ -72,7 +73,7 @@ struct Buffer {
   }
   void reserve(std::size_t c) {
     if (c <= cap) return;
-    auto d = std::make_unique<char[]>(c);
+    std::unique_ptr<char[]> d(new char[c]);  // not zeroed: only written bytes are read
     if (end > start) std::memcpy(d.get(), data.get() + start, end - start);
     end -= start;
     start = 0;
@@ -156,6 +157,19 @@ std::size_t send_now(int fd, std::string_view a, std::string_view b) {
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno != EINTR) return 0;
   }
+}
+
+// Dotted-quad text of an IPv4 address in network order (inet_ntop goes
+// through printf: a thousand instructions per connection).
+std::string ipv4_text(std::uint32_t be) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&be);
+  char buf[16];
+  char* p = buf;
+  for (int i = 0; i < 4; ++i) {
+    if (i) *p++ = '.';
+    p = std::to_chars(p, buf + sizeof buf, static_cast<unsigned>(b[i])).ptr;
+  }
+  return std::string(buf, p);
 }
 
 // What is left of a then b after the first n bytes.
@@ -368,6 +382,8 @@ struct Worker {
     ssl = proxy->ssl_current;
     gen = proxy->generation.load();
   }
+  // Request buffers of new connections (4 KiB), kept for the next ones.
+  std::vector<std::unique_ptr<char[]>> free_heads;
   std::unique_ptr<Buffer> buffer() {
     if (!free_buffers.empty()) {
       auto b = std::move(free_buffers.back());
@@ -421,7 +437,12 @@ struct Session : std::enable_shared_from_this<Session> {
   bool closed = false;
 
   Session(Worker& worker, tcp::socket s, std::string ep)
-      : w(worker), opt(worker.proxy->options), socket(std::move(s)), entry_point(std::move(ep)), in(0) {}
+      : w(worker), opt(worker.proxy->options), socket(std::move(s)), entry_point(std::move(ep)), in(0) {
+    // Room for typical heads at once, instead of growing by doubling.
+    head.headers.reserve(16);
+    rhead.headers.reserve(16);
+    ex.headers.reserve(16);
+  }
 
   tcp::socket& client_socket() { return ssl ? ssl->next_layer() : socket; }
 
@@ -559,6 +580,11 @@ struct Session : std::enable_shared_from_this<Session> {
     co_await serve_connection();
     if (linger_ && !closed) co_await lingering_close();
     close();
+    if (in.cap == kHeadBuffer && w.free_heads.size() < 256) {
+      in.clear();
+      w.free_heads.push_back(std::move(in.data));
+      in.cap = 0;
+    }
     if (prev_) prev_->next_ = next_;
     else w.sessions = next_;
     if (next_) next_->prev_ = prev_;
@@ -639,7 +665,15 @@ struct Session : std::enable_shared_from_this<Session> {
       if (ec || closed) co_return;
       sni = tls_sni(ssl->native_handle());
     }
-    in.reserve(4 * 1024);  // grows for larger heads (up to the limit) and bodies
+    // 4 KiB, from the worker's spares; grows for larger heads (up to the
+    // limit) and bodies.
+    if (!w.free_heads.empty()) {
+      in.data = std::move(w.free_heads.back());
+      in.cap = kHeadBuffer;
+      w.free_heads.pop_back();
+    } else {
+      in.reserve(kHeadBuffer);
+    }
     co_await serve_requests();
   }
 
@@ -1430,7 +1464,8 @@ struct Session : std::enable_shared_from_this<Session> {
     bool client_close = !head.keep_alive || until_close || w.proxy->draining.load(std::memory_order_relaxed) ||
                         (head.body != http1::BodyKind::none && false);
     out.clear();
-    out.reserve(256 + rhead.head_size);
+    // The head, and a small body that goes right behind it.
+    out.reserve(256 + rhead.head_size + std::min(rb.size() - rhead.head_size, kCoalesce));
     if (head.minor == 0) put(out, "HTTP/1.0 ");
     else put(out, "HTTP/1.1 ");
     if (status_override_) {
@@ -1842,9 +1877,13 @@ awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_poi
       continue;
     }
     auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
-    auto addr = remote.address();
-    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-    s->client_ip = addr.to_string();
+    if (ss.ss_family == AF_INET) {
+      s->client_ip = ipv4_text(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
+    } else {
+      auto addr = remote.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+      s->client_ip = addr.to_string();
+    }
     s->client_port = remote.port();
     s->local_port = local_port;
     if (opt.forwarded_insecure) {
