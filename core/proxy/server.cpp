@@ -318,7 +318,11 @@ struct Pool {
       char peek;
       ssize_t got = ::recv(i.socket.native_handle(), &peek, 1, MSG_PEEK | MSG_DONTWAIT);
       const bool quiet = got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-      if (quiet) return std::move(i.socket);
+      if (quiet) {
+        // Empty now: the response read that follows waits for the edge.
+        readiness::drained(i.socket, 0, 1);
+        return std::move(i.socket);
+      }
       asio::error_code ec;
       i.socket.close(ec);
     }
