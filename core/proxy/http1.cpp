@@ -249,6 +249,7 @@ struct Fields {
   int hosts = 0;
   std::string_view host;
   bool conn_close = false, conn_keep_alive = false, conn_upgrade = false;
+  bool conn_other = false;  // a token naming a field that is not hop-by-hop anyway
   bool upgrade_header = false;
   bool expect_continue = false;
 };
@@ -313,6 +314,7 @@ Fields read_fields(std::vector<Header>& headers) {
           if (iequals_lower(t, "close")) f.conn_close = true;
           else if (iequals_lower(t, "keep-alive")) f.conn_keep_alive = true;
           else if (iequals_lower(t, "upgrade")) f.conn_upgrade = true;
+          else if (!t.empty() && !is_hop_by_hop(classify(t))) f.conn_other = true;
         });
         break;
       case Field::content_length:
@@ -364,6 +366,7 @@ Status parse_request(std::string_view buf, const Limits& limits, RequestHead& ou
   out.keep_alive = true;
   out.expect_continue = false;
   out.upgrade = false;
+  out.connection_lists_fields = false;
 
   const uchar* const begin = reinterpret_cast<const uchar*>(buf.data());
   const bool truncated = buf.size() > limits.max_head;
@@ -434,6 +437,7 @@ Status parse_request(std::string_view buf, const Limits& limits, RequestHead& ou
   // RFC 9110 10.1.1 and 7.8: Expect and Upgrade are ignored on HTTP/1.0.
   out.expect_continue = out.minor == 1 && f.expect_continue;
   out.upgrade = out.minor == 1 && f.conn_upgrade && f.upgrade_header;
+  out.connection_lists_fields = f.conn_other;
   return Status::complete;
 }
 
@@ -448,6 +452,7 @@ Status parse_response(std::string_view buf, const Limits& limits, std::string_vi
   out.content_length = 0;
   out.keep_alive = true;
   out.upgrade = false;
+  out.connection_lists_fields = false;
 
   const uchar* const begin = reinterpret_cast<const uchar*>(buf.data());
   const bool truncated = buf.size() > limits.max_head;
@@ -497,6 +502,7 @@ Status parse_response(std::string_view buf, const Limits& limits, std::string_vi
   }
   out.keep_alive = keep_alive(f, out.minor);
   out.upgrade = status == 101;
+  out.connection_lists_fields = f.conn_other;
 
   // RFC 9112 6.3, in its order.
   if (request_method == "HEAD" || status < 200 || status == 204 || status == 304) {

@@ -92,6 +92,9 @@ struct RequestHead {
   bool keep_alive = true;    // 1.1 unless "Connection: close"; 1.0 only with "keep-alive"
   bool expect_continue = false;  // "Expect: 100-continue"
   bool upgrade = false;      // "Connection: upgrade" and an Upgrade header
+  // Connection names a field beyond close, keep-alive and the hop-by-hop
+  // ones (which a proxy drops anyway): each field must be checked against it.
+  bool connection_lists_fields = false;
 };
 
 struct ResponseHead {
@@ -104,6 +107,7 @@ struct ResponseHead {
   std::uint64_t content_length = 0;
   bool keep_alive = true;
   bool upgrade = false;  // 101 Switching Protocols
+  bool connection_lists_fields = false;  // as in RequestHead
 };
 
 // Parses a request head at the start of buf. Empty lines before the request

@@ -107,23 +107,6 @@ using http1::is_forwarded;
 using http1::is_hop_by_hop;
 bool forwarded_header(const http1::Header& h) { return is_forwarded(http1::field_of(h)); }
 
-// Does a Connection header list a field beyond close, keep-alive and the
-// hop-by-hop ones (which go anyway)? Then each field is checked against it.
-bool names_other_fields(std::string_view connection) {
-  bool other = false;
-  std::size_t i = 0;
-  while (i <= connection.size() && !other) {
-    std::size_t comma = connection.find(',', i);
-    if (comma == std::string_view::npos) comma = connection.size();
-    std::string_view t = connection.substr(i, comma - i);
-    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-    if (!t.empty() && !http1::iequals(t, "close") && !is_hop_by_hop(http1::classify(t))) other = true;
-    i = comma + 1;
-  }
-  return other;
-}
-
 // Heads are built with few, exact appends (no strlen, one size check each).
 template <std::size_t N>
 void put(std::string& s, const char (&lit)[N]) {
@@ -1106,8 +1089,8 @@ struct Session : std::enable_shared_from_this<Session> {
     }
     put(out, " HTTP/1.1\r\n");
     put_field(out, "Host", route.service->pass_host_header ? ex.host : std::string_view(server.authority));
-    std::string_view connection_tokens = http1::find_header(head.headers, "connection");
-    const bool check_tokens = !connection_tokens.empty() && names_other_fields(connection_tokens);
+    const bool check_tokens = head.connection_lists_fields;
+    const std::string_view connection_tokens = check_tokens ? http1::find_header(head.headers, "connection") : "";
     // The client's X-Forwarded-* are gone already unless it is trusted (see
     // handle_request); what is left came from it or from a middleware and is
     // kept, X-Forwarded-For gets the client appended, the rest is filled in.
@@ -1482,8 +1465,8 @@ struct Session : std::enable_shared_from_this<Session> {
       out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
     }
     put(out, "\r\n");
-    std::string_view conn_tokens = http1::find_header(rhead.headers, "connection");
-    const bool check_tokens = !conn_tokens.empty() && names_other_fields(conn_tokens);
+    const bool check_tokens = rhead.connection_lists_fields;
+    const std::string_view conn_tokens = check_tokens ? http1::find_header(rhead.headers, "connection") : "";
     for (const auto& h : rhead.headers) {
       const Field f = http1::field_of(h);
       if (is_hop_by_hop(f) || (check_tokens && http1::has_token(conn_tokens, h.name))) continue;
