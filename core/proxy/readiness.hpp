@@ -1,4 +1,4 @@
-// Reads that do not ask the kernel twice.
+// Reads that do not ask the kernel twice: read_now and read_plain, at the end.
 //
 // asio's epoll reactor reads speculatively: every async_read_some first
 // tries recv(2), and only when that says EAGAIN waits for the socket's next
@@ -20,10 +20,14 @@
 // and reads are what asio makes them.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <type_traits>
 
+#include <sys/socket.h>
+
 #include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
 
 namespace certroute::proxy::readiness {
 
@@ -74,6 +78,11 @@ inline void drained(asio::ip::tcp::socket& s, std::size_t got, std::size_t asked
   if (bool* f = detail::read_flag(s)) *f = false;
 }
 
+// Undoes drained(): the next read asks the kernel first.
+inline void undrain(asio::ip::tcp::socket& s) {
+  if (bool* f = detail::read_flag(s)) *f = true;
+}
+
 // A socket made by accept4(SOCK_NONBLOCK) and then assign()ed: tells asio
 // it is non-blocking already (asio would otherwise ioctl(FIONBIO) it at the
 // first asynchronous operation) and not a dup() of another descriptor (so
@@ -90,11 +99,71 @@ inline void adopt_accepted(asio::ip::tcp::socket& s) {
 
 inline bool maybe_readable(asio::ip::tcp::socket&) { return true; }
 inline void drained(asio::ip::tcp::socket&, std::size_t, std::size_t) {}
+inline void undrain(asio::ip::tcp::socket&) {}
 inline void adopt_accepted(asio::ip::tcp::socket& s) {
   asio::error_code ignored;
   s.non_blocking(true, ignored);
 }
 
 #endif
+
+// The direct part of a read on a plain socket: what recv(2) gives now while
+// the socket may hold bytes, or kWait when it is known empty (then
+// async_read_some waits for the next edge without trying first).
+// EOF: 0 with ec set; an error: -1 with ec set.
+constexpr std::ptrdiff_t kWait = -2;
+inline std::ptrdiff_t read_now(asio::ip::tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
+#ifdef CERTROUTE_READINESS
+  if (!maybe_readable(s)) return kWait;
+  for (;;) {
+    ssize_t k = ::recv(s.native_handle(), p, n, MSG_DONTWAIT);
+    if (k > 0) {
+      drained(s, static_cast<std::size_t>(k), n);
+      return k;
+    }
+    if (k == 0) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      drained(s, 0, n);
+      return kWait;
+    }
+    ec = asio::error_code(errno, asio::system_category());
+    return -1;
+  }
+#else
+  (void)s, (void)p, (void)n, (void)ec;
+  return kWait;
+#endif
+}
+
+// A read on a plain socket (client or server) that asks the kernel once.
+// Only while no other operation is pending on the socket: the read must
+// complete right after its recv.
+inline asio::awaitable<std::size_t> read_plain(asio::ip::tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
+  std::ptrdiff_t now = read_now(s, p, n, ec);
+  if (now != kWait) co_return now > 0 ? static_cast<std::size_t>(now) : 0;
+  // Known empty: this waits for the next edge (no recv first), and
+  // completes right after the recv that edge brought.
+  auto [e, k] = co_await s.async_read_some(asio::buffer(p, n), asio::experimental::as_tuple(asio::use_awaitable));
+  ec = e;
+  if (!e) drained(s, k, n);
+  co_return k;
+}
+
+// A read that must see the end of the stream: one that ends a body, for
+// instance. A short read does not tell whether the peer's FIN is queued
+// behind the bytes it returned, and a FIN that arrived with them brings no
+// further edge; so this read asks the kernel first (even after an earlier
+// read_plain called the socket drained) and never calls it drained itself.
+inline asio::awaitable<std::size_t> read_until_eof(asio::ip::tcp::socket& s, char* p, std::size_t n,
+                                                   asio::error_code& ec) {
+  undrain(s);
+  auto [e, k] = co_await s.async_read_some(asio::buffer(p, n), asio::experimental::as_tuple(asio::use_awaitable));
+  ec = e;
+  co_return k;
+}
 
 }  // namespace certroute::proxy::readiness

@@ -161,38 +161,6 @@ std::array<asio::const_buffer, 2> rest_of(std::string_view a, std::string_view b
   return {asio::buffer(a.data() + n, a.size() - n), asio::buffer(b.data(), b.size())};
 }
 
-// The direct part of a read on a plain socket (readiness.hpp): what recv(2)
-// gives now while the socket may hold bytes, or kWait when it is known empty
-// (then async_read_some waits for the next edge without trying first).
-// EOF: 0 with ec set; an error: -1 with ec set.
-constexpr std::ptrdiff_t kWait = -2;
-std::ptrdiff_t read_now(tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
-#ifdef CERTROUTE_READINESS
-  if (!readiness::maybe_readable(s)) return kWait;
-  for (;;) {
-    ssize_t k = ::recv(s.native_handle(), p, n, MSG_DONTWAIT);
-    if (k > 0) {
-      readiness::drained(s, static_cast<std::size_t>(k), n);
-      return k;
-    }
-    if (k == 0) {
-      ec = asio::error::eof;
-      return 0;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      readiness::drained(s, 0, n);
-      return kWait;
-    }
-    ec = asio::error_code(errno, asio::system_category());
-    return -1;
-  }
-#else
-  (void)s, (void)p, (void)n, (void)ec;
-  return kWait;
-#endif
-}
-
 void append_number(std::string& s, std::uint64_t v) {
   char b[24];
   auto [p, ec] = std::to_chars(b, b + sizeof b, v);
@@ -487,21 +455,7 @@ struct Session : std::enable_shared_from_this<Session> {
       ec = e;
       co_return k;
     }
-    co_return co_await read_plain(socket, p, n, ec);
-  }
-
-  // A read on a plain socket (client or server) that asks the kernel once.
-  // Only while no other operation is pending on the socket: the read must
-  // complete right after its recv (readiness.hpp).
-  awaitable<std::size_t> read_plain(tcp::socket& s, char* p, std::size_t n, asio::error_code& ec) {
-    std::ptrdiff_t now = read_now(s, p, n, ec);
-    if (now != kWait) co_return now > 0 ? static_cast<std::size_t>(now) : 0;
-    // Known empty: this waits for the next edge (no recv first), and
-    // completes right after the recv that edge brought.
-    auto [e, k] = co_await s.async_read_some(asio::buffer(p, n), use_tuple);
-    ec = e;
-    if (!e) readiness::drained(s, k, n);
-    co_return k;
+    co_return co_await readiness::read_plain(socket, p, n, ec);
   }
 
   // The direct part of a write to the client: on a plain connection, what
@@ -1387,7 +1341,7 @@ struct Session : std::enable_shared_from_this<Session> {
           }
         }
         asio::error_code ec;
-        std::size_t n = co_await read_plain(up, rb.space(), rb.room(), ec);
+        std::size_t n = co_await readiness::read_plain(up, rb.space(), rb.room(), ec);
         if (ec || n == 0) {
           upstream = nullptr;
           res.kind = upstream_timed_out ? Result::timeout : closed ? Result::client_gone : Result::upstream_failed;
@@ -1612,7 +1566,11 @@ struct Session : std::enable_shared_from_this<Session> {
       arm(Phase::upstream, opt.upstream_response);
       upstream = &up;
       asio::error_code ec;
-      std::size_t n = co_await read_plain(up, rb.space(), rb.room(), ec);
+      // A body that ends when the server closes: its last bytes and the
+      // close may come with one readiness edge, so a short read is not taken
+      // to mean the socket is drained (readiness.hpp).
+      std::size_t n = until_close ? co_await readiness::read_until_eof(up, rb.space(), rb.room(), ec)
+                                  : co_await readiness::read_plain(up, rb.space(), rb.room(), ec);
       upstream = nullptr;
       if (closed) {
         res.kind = Result::client_gone;
