@@ -22,13 +22,13 @@
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/ssl.hpp>
 
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/client_hello.hpp"
 #include "core/proxy/compress.hpp"
 #include "core/proxy/net.hpp"
 #include "core/proxy/readiness.hpp"
+#include "core/proxy/tls_stream.hpp"
 
 namespace certroute::proxy {
 
@@ -37,7 +37,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-using SslStream = asio::ssl::stream<tcp::socket>;
 
 constexpr std::size_t kBodyBuffer = 32 * 1024;
 constexpr std::size_t kHeadBuffer = 4 * 1024;
@@ -219,7 +218,7 @@ struct Proxy::Impl {
   std::mutex mu;  // guards current/tls_current
   std::shared_ptr<Snapshot> current;
   std::shared_ptr<TlsStore> tls_current;
-  std::shared_ptr<asio::ssl::context> ssl_current;
+  std::shared_ptr<SSL_CTX> ssl_current;
   std::atomic<std::uint64_t> generation{1};
   std::atomic<std::size_t> connections{0};
   std::vector<std::unique_ptr<Worker>> workers;
@@ -227,10 +226,10 @@ struct Proxy::Impl {
   std::atomic<bool> draining{false};
 
   void set(std::shared_ptr<Snapshot> s, std::shared_ptr<TlsStore> t) {
-    std::shared_ptr<asio::ssl::context> ctx;
+    std::shared_ptr<SSL_CTX> ctx;
     if (t && t->initial_context()) {
       SSL_CTX_up_ref(t->initial_context());
-      ctx = std::make_shared<asio::ssl::context>(t->initial_context());
+      ctx = std::shared_ptr<SSL_CTX>(t->initial_context(), SSL_CTX_free);
     }
     std::lock_guard lock(mu);
     current = std::move(s);
@@ -314,7 +313,7 @@ struct Worker {
   asio::io_context ctx{ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::vector<Listener> listeners;
   std::shared_ptr<Snapshot> snap;
-  std::shared_ptr<asio::ssl::context> ssl;
+  std::shared_ptr<SSL_CTX> ssl;
   std::uint64_t gen = 0;
   Pool pool;
   Session* sessions = nullptr;  // a list through Session::prev_/next_
@@ -360,8 +359,8 @@ enum class Phase : std::uint8_t { idle, reading, upstream, writing, tunnel, done
 struct Session : std::enable_shared_from_this<Session> {
   Worker& w;
   const ServerOptions& opt;
-  tcp::socket socket;  // the client (moved into the TLS stream when TLS)
-  std::unique_ptr<SslStream> ssl;
+  tcp::socket socket;  // the client
+  std::unique_ptr<TlsStream> ssl;  // on socket, when TLS
   std::string entry_point;
   std::string client_ip;
   std::uint16_t client_port = 0;
@@ -399,7 +398,6 @@ struct Session : std::enable_shared_from_this<Session> {
     ex.headers.reserve(16);
   }
 
-  tcp::socket& client_socket() { return ssl ? ssl->next_layer() : socket; }
 
   void arm(Phase p, std::chrono::milliseconds d) {
     phase = p;
@@ -428,7 +426,7 @@ struct Session : std::enable_shared_from_this<Session> {
     if (nodelay_) return;
     nodelay_ = true;
     asio::error_code ignored;
-    client_socket().set_option(tcp::no_delay(true), ignored);
+    socket.set_option(tcp::no_delay(true), ignored);
   }
 
   // Membership in the worker's list of sessions (for draining).
@@ -439,17 +437,13 @@ struct Session : std::enable_shared_from_this<Session> {
     if (closed) return;
     closed = true;
     asio::error_code ec;
-    client_socket().close(ec);
+    socket.close(ec);
   }
 
   // ---- I/O on the client, plain or TLS -----------------------------------------------
 
   awaitable<std::size_t> read_client(char* p, std::size_t n, asio::error_code& ec, bool sole_op = true) {
-    if (ssl) {
-      auto [e, k] = co_await ssl->async_read_some(asio::buffer(p, n), use_tuple);
-      ec = e;
-      co_return k;
-    }
+    if (ssl) co_return co_await ssl->read_some(p, n, ec, sole_op);
     if (!sole_op) {
       auto [e, k] = co_await socket.async_read_some(asio::buffer(p, n), use_tuple);
       ec = e;
@@ -458,12 +452,15 @@ struct Session : std::enable_shared_from_this<Session> {
     co_return co_await readiness::read_plain(socket, p, n, ec);
   }
 
-  // The direct part of a write to the client: on a plain connection, what
-  // the socket takes at once (usually everything: then no asynchronous
-  // write, coroutine frame or reactor trip is needed). 0 over TLS.
+  // The direct part of a write to the client: what the socket takes at
+  // once (usually everything: then no asynchronous write, coroutine frame
+  // or reactor trip is needed). Over TLS, the bytes encrypted, whose
+  // records the socket may not all have taken yet (client_unflushed()).
   std::size_t client_now(std::string_view a, std::string_view b = {}) {
-    return ssl || closed ? 0 : send_now(socket.native_handle(), a, b);
+    if (closed) return 0;
+    return ssl ? ssl->write_now(a, b) : send_now(socket.native_handle(), a, b);
   }
+  bool client_unflushed() const { return ssl && ssl->unflushed(); }
 
   template <typename Buffers>
   awaitable<bool> write_client(const Buffers& b) {
@@ -472,8 +469,11 @@ struct Session : std::enable_shared_from_this<Session> {
     arm(Phase::writing, opt.write);
     asio::error_code e;
     if (ssl) {
-      auto [ec, n] = co_await asio::async_write(*ssl, b, use_tuple);
-      e = ec;
+      std::array<asio::const_buffer, 2> tls_buffers;
+      std::size_t count = 0;
+      for (auto it = asio::buffer_sequence_begin(b); it != asio::buffer_sequence_end(b) && count < 2; ++it)
+        tls_buffers[count++] = asio::const_buffer(*it);
+      e = co_await ssl->write(tls_buffers.data(), count);
     } else {
       auto [ec, n] = co_await asio::async_write(socket, b, use_tuple);
       e = ec;
@@ -497,7 +497,7 @@ struct Session : std::enable_shared_from_this<Session> {
   bool linger_ = false;
   awaitable<void> lingering_close() {
     asio::error_code ec;
-    tcp::socket& s = client_socket();
+    tcp::socket& s = socket;
     s.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
     arm(Phase::reading, std::chrono::milliseconds(2000));
@@ -598,11 +598,11 @@ struct Session : std::enable_shared_from_this<Session> {
     }
     if (want_tls && (eroutes.secure.empty() || !w.ssl)) co_return;  // TLS, but nothing serves it
     if (want_tls) {
-      ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
+      ssl = std::make_unique<TlsStream>(socket, w.ssl.get());
       tls = true;
       arm(Phase::reading, opt.client_read);
       nodelay();  // a handshake and TLS records are several writes
-      auto [ec] = co_await ssl->async_handshake(asio::ssl::stream_base::server, use_tuple);
+      asio::error_code ec = co_await ssl->handshake();
       if (ec || closed) co_return;
       sni = tls_sni(ssl->native_handle());
     }
@@ -625,11 +625,11 @@ struct Session : std::enable_shared_from_this<Session> {
     if (!server || server->endpoints.empty()) co_return;
     if (route.tls && !route.passthrough) {
       if (!w.ssl) co_return;
-      ssl = std::make_unique<SslStream>(std::move(socket), *w.ssl);
+      ssl = std::make_unique<TlsStream>(socket, w.ssl.get());
       tls = true;
       arm(Phase::reading, opt.client_read);
       nodelay();  // a handshake and TLS records are several writes
-      auto [ec] = co_await ssl->async_handshake(asio::ssl::stream_base::server, use_tuple);
+      asio::error_code ec = co_await ssl->handshake();
       if (ec || closed) co_return;
     }
     bool timed_out = false;
@@ -1537,7 +1537,8 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       bool sent = true;
       const std::size_t n = client_now(out, after_head);
-      if (n < out.size() + after_head.size()) sent = co_await write_client(rest_of(out, after_head, n));
+      if (n < out.size() + after_head.size() || client_unflushed())
+        sent = co_await write_client(rest_of(out, after_head, n));
       if (!sent) {
         res.kind = Result::client_gone;
         res.status = rhead.status;
@@ -1600,7 +1601,8 @@ struct Session : std::enable_shared_from_this<Session> {
       if (done) ex.finish();  // the last write: release inFlightReq slots before the client can send again
       sent_bytes += body.size();
       const std::size_t direct = client_now(body);
-      if (direct < body.size() && !co_await write_client(asio::buffer(body.data() + direct, body.size() - direct))) {
+      if ((direct < body.size() || client_unflushed()) &&
+          !co_await write_client(asio::buffer(body.data() + direct, body.size() - direct))) {
         res.kind = Result::client_gone;
         res.status = rhead.status;
         co_return res;
@@ -1717,8 +1719,8 @@ struct Session : std::enable_shared_from_this<Session> {
             self->deadline = coarse_ms() + self->opt.client_idle.count();
             asio::error_code wec;
             if (self->ssl) {
-              auto [e2, m] = co_await asio::async_write(*self->ssl, asio::buffer(buf.get(), n), use_tuple);
-              wec = e2;
+              const asio::const_buffer b(buf.get(), n);
+              wec = co_await self->ssl->write(&b, 1);
             } else {
               auto [e2, m] = co_await asio::async_write(self->socket, asio::buffer(buf.get(), n), use_tuple);
               wec = e2;

@@ -715,6 +715,135 @@ def test_bodies_and_keepalive_over_tls(h):
         s.close()
 
 
+def tls_proxy_a(h, args=()):
+    """A proxy serving a.test over TLS from whoami "a"; returns (port, client context)."""
+    pki = Pki(os.path.join(h.tmp, "pki"))
+    a = h.whoami("a")
+    f = routes_file(h, "routes.json", {"a": ("Host(`a.test`)", "a", ["websecure"], {})}, {"a": a}, tls=certs(pki, "a"))
+    _, ports = h.proxy([f] + list(args), entry_points=("websecure",))
+    return ports["websecure"], client_ctx(ca=pki["ca.crt"])
+
+
+def recv_exactly(s, n, what):
+    buf = b""
+    while len(buf) < n:
+        c = s.recv(min(65536, n - len(buf)))
+        check(c, "%s: the connection closed after %d of %d bytes" % (what, len(buf), n))
+        buf += c
+    return buf
+
+
+def test_pipelined_requests_over_tls(h):
+    port, ctx = tls_proxy_a(h)
+    s = tls_connect(port, "a.test", ctx)
+    try:
+        # Three requests in one record, then two in records of their own
+        # sent back to back: each is answered, in order, with nothing more
+        # arriving from the client.
+        s.sendall(b"".join(build_request(path="/p%d" % i, host="a.test") for i in range(3)))
+        s.sendall(build_request(path="/p3", host="a.test"))
+        s.sendall(build_request(path="/p4", host="a.test"))
+        rest = b""
+        for i in range(5):
+            r = read_response(PrefixedSocket(s, rest))
+            check(r is not None, "response %d to pipelined requests" % i)
+            ok_from(r, "a")
+            check("GET /p%d HTTP/1.1" % i in r.text(), "response %d answers request %d" % (i, i))
+            rest = r.rest
+    finally:
+        s.close()
+
+
+class PrefixedSocket:
+    """A socket whose first reads return bytes already received."""
+
+    def __init__(self, s, prefix):
+        self.s, self.prefix = s, prefix
+
+    def recv(self, n):
+        if self.prefix:
+            p, self.prefix = self.prefix[:n], self.prefix[n:]
+            return p
+        return self.s.recv(n)
+
+    def settimeout(self, t):
+        self.s.settimeout(t)
+
+
+def test_slow_reader_over_tls(h):
+    port, ctx = tls_proxy_a(h)
+    s = tls_connect(port, "a.test", ctx)
+    try:
+        # 8 MB that the client does not read for a while: the proxy waits
+        # for the socket to take its records, then sends the rest.
+        size = 8000000
+        s.sendall(build_request(path="/data?size=%d" % size, host="a.test"))
+        time.sleep(1.5)
+        r = read_response(s, timeout=30)
+        eq(r.status, 200, "status after a slow start")
+        eq(len(r.body), size, "the whole body after a slow start")
+        s.sendall(build_request(path="/after", host="a.test", close=True))
+        r = read_response(s)
+        ok_from(r, "a")
+        check("GET /after HTTP/1.1" in r.text(), "the connection serves the next request")
+    finally:
+        s.close()
+
+
+def test_websocket_over_tls(h):
+    port, ctx = tls_proxy_a(h)
+    s = tls_connect(port, "a.test", ctx)
+    try:
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        r = read_response(s)
+        eq(r.status, 101, "switching protocols over TLS")
+        check(r.rest == b"", "nothing after the 101")
+        # Both directions at once: a writer thread sends while this one reads.
+        msgs = [b"hello", os.urandom(300000), b"\x00\xff\r\n\r\n", os.urandom(70000)]
+        sender = threading.Thread(target=lambda: [s.sendall(m) for m in msgs])
+        sender.start()
+        got = recv_exactly(s, sum(len(m) for m in msgs), "tunnel echo")
+        sender.join()
+        eq(got, b"".join(msgs), "the tunnel echoes everything, in order")
+    finally:
+        s.close()
+
+
+def test_broken_handshakes_leave_the_proxy_serving(h):
+    port, ctx = tls_proxy_a(h, ["--client-read-timeout", "1s"])
+    pki_ca = os.path.join(h.tmp, "pki", "ca.crt")
+    # Not TLS at all; garbage; a record header that promises more than
+    # comes (then the client stops sending: the read timeout ends it); a
+    # client that connects and leaves. Each connection ends within the
+    # test's timeout; none stops the proxy.
+    for what, data in (("plain HTTP", b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n"),
+                       ("a truncated record", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"),
+                       ("garbage", os.urandom(3000)),
+                       ("nothing", b"")):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        try:
+            if data:
+                raw.sendall(data)
+            if what in ("a truncated record", "nothing"):
+                raw.shutdown(socket.SHUT_WR)
+            raw.settimeout(TIMEOUT)
+            end = time.time() + TIMEOUT
+            while time.time() < end:
+                try:
+                    c = raw.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not c:
+                    break
+            else:
+                raise AssertionError("%s: the proxy kept the connection open" % what)
+        finally:
+            raw.close()
+    r, info = tls_request(port, "a.test", client_ctx(ca=pki_ca))
+    ok_from(r, "a")
+
+
 # ---- --tls-cert/--tls-key ---------------------------------------------------------------------------
 
 def test_tls_cert_flag_is_the_default_certificate(h):
