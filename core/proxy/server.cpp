@@ -1557,6 +1557,11 @@ struct Session : std::enable_shared_from_this<Session> {
         sr.status = rhead.status;
         co_return sr;
       }
+      // The server sent the body's length, which is all it sends: taken as
+      // drained, as a short read would have shown, so the connection's next
+      // use from the pool needs no peek (an edge still marks a close or
+      // stray bytes that come later).
+      readiness::drained(up, 0, 1);
       done = true;
       ex.finish();
     }
