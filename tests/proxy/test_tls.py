@@ -799,13 +799,30 @@ def test_websocket_over_tls(h):
         r = read_response(s)
         eq(r.status, 101, "switching protocols over TLS")
         check(r.rest == b"", "nothing after the 101")
-        # Both directions at once: a writer thread sends while this one reads.
+        # Both directions at once: the client keeps sending while the echo
+        # comes back (one thread, non-blocking: python's SSL sockets must
+        # not be used from two threads at once).
         msgs = [b"hello", os.urandom(300000), b"\x00\xff\r\n\r\n", os.urandom(70000)]
-        sender = threading.Thread(target=lambda: [s.sendall(m) for m in msgs])
-        sender.start()
-        got = recv_exactly(s, sum(len(m) for m in msgs), "tunnel echo")
-        sender.join()
-        eq(got, b"".join(msgs), "the tunnel echoes everything, in order")
+        out = b"".join(msgs)
+        s.setblocking(False)
+        sent, got = 0, b""
+        deadline = time.time() + 20
+        while len(got) < len(out):
+            check(time.time() < deadline, "tunnel echo: %d of %d bytes back in time" % (len(got), len(out)))
+            select.select([s], [s] if sent < len(out) else [], [], 0.5)
+            if sent < len(out):
+                try:
+                    sent += s.send(out[sent:sent + 16384])
+                except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    pass
+            try:
+                while True:
+                    c = s.recv(65536)
+                    check(c, "tunnel echo: the connection closed after %d of %d bytes" % (len(got), len(out)))
+                    got += c
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        eq(got, out, "the tunnel echoes everything, in order")
     finally:
         s.close()
 
