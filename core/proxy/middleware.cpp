@@ -420,6 +420,37 @@ class IpAllowList final : public Middleware {
   }
 };
 
+// A duration the way Go's time.Duration prints it ("1.5s", "250ms",
+// "2m0.5s"): Traefik's X-Retry-In header.
+std::string go_duration(std::int64_t ns) {
+  if (ns <= 0) return "0s";
+  // The digits of v's last `prec` places as ".ddd" without trailing zeros
+  // (nothing when they are all zero), and what is left of v.
+  auto fraction = [](std::uint64_t v, int prec) {
+    std::string digits;
+    bool seen = false;
+    for (int i = 0; i < prec; ++i, v /= 10) {
+      const char d = static_cast<char>('0' + v % 10);
+      seen = seen || d != '0';
+      if (seen) digits.insert(digits.begin(), d);
+    }
+    return std::pair{seen ? "." + digits : std::string(), v};
+  };
+  const auto u = static_cast<std::uint64_t>(ns);
+  if (u < 1000000000) {
+    const bool nanos = u < 1000, micros = u < 1000000;
+    auto [frac, whole] = fraction(u, nanos ? 0 : micros ? 3 : 6);
+    return std::to_string(whole) + frac + (nanos ? "ns" : micros ? "\u00b5s" : "ms");
+  }
+  auto [frac, secs] = fraction(u, 9);
+  std::string out = std::to_string(secs % 60) + frac + "s";
+  if (const std::uint64_t mins = secs / 60) {
+    out = std::to_string(mins % 60) + "m" + out;
+    if (mins / 60) out = std::to_string(mins / 60) + "h" + out;
+  }
+  return out;
+}
+
 // Source criterion for rateLimit and inFlightReq.
 struct SourceCriterion {
   IpStrategy strategy;
@@ -444,11 +475,15 @@ SourceCriterion read_source(const DocNode& node) {
 
 // Token buckets per source, shared by every worker (the limit is the
 // process's, as Traefik's is the instance's). Only routes using rateLimit
-// take this lock.
+// take this lock. As Traefik's (golang.org/x/time/rate reservations): a
+// request whose token comes within max_delay waits for it (the bucket goes
+// below zero, so later requests queue behind it); one that would wait longer
+// is refused with 429, Retry-After and X-Retry-In, and takes no token.
 class RateLimit final : public Middleware {
  public:
   double rate = 0;   // tokens per second (average / period)
   double burst = 1;
+  double max_delay = 0;  // seconds
   SourceCriterion source;
 
   void handle(Exchange& ex) const override {
@@ -467,10 +502,16 @@ class RateLimit final : public Middleware {
       b.tokens -= 1;
       return;
     }
-    double wait = (1 - b.tokens) / rate;
+    const double wait = (1 - b.tokens) / rate;  // seconds until this request's token
+    if (wait <= max_delay) {
+      b.tokens -= 1;
+      ex.delay = std::chrono::microseconds(static_cast<std::int64_t>(std::ceil(wait * 1e6)));
+      return;
+    }
     Reply r;
     r.status = 429;
     r.headers.emplace_back("Retry-After", std::to_string(static_cast<long long>(std::ceil(wait))));
+    r.headers.emplace_back("X-Retry-In", go_duration(static_cast<std::int64_t>(wait * 1e9)));
     r.body = "Too Many Requests";
     answer(ex, std::move(r));
     if (buckets_.size() > 100000) prune(now);
@@ -715,6 +756,10 @@ std::unique_ptr<Middleware> make_middleware(const std::string& kind, const DocNo
     if (period.count() <= 0) period = std::chrono::seconds(1);
     m->rate = average / (static_cast<double>(period.count()) / 1000.0);
     m->burst = static_cast<double>(std::max<std::int64_t>(1, doc::integer(n, "burst").value_or(1)));
+    // Traefik's longest wait for a token: half the interval between tokens
+    // (of the rate rounded down to whole requests per second), or 500 ms
+    // below one request per second.
+    m->max_delay = m->rate < 1 ? 0.5 : 1.0 / (2.0 * std::floor(m->rate));
     m->source = read_source(node);
     return m;
   }

@@ -92,6 +92,7 @@ struct Exchange {
   std::uint64_t max_body = 0;  // buffering.maxRequestBodyBytes (0: none)
   int attempts = 1;            // retry.attempts
   std::chrono::milliseconds retry_interval{100};
+  std::chrono::microseconds delay{0};  // rateLimit: wait this long before going on
   const CompressSettings* compress = nullptr;  // compress the response (compress middleware)
   std::vector<const ErrorPages*> errors;        // errors middlewares, in chain order
   std::vector<std::function<void()>> on_done;  // inFlightReq releases its slot
@@ -120,6 +121,7 @@ struct Exchange {
     max_body = 0;
     attempts = 1;
     retry_interval = std::chrono::milliseconds(100);
+    delay = {};
     compress = nullptr;
     errors.clear();
     route = nullptr;

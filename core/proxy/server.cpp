@@ -819,6 +819,10 @@ struct Session : std::enable_shared_from_this<Session> {
       for (const Middleware* m : route->middlewares) {
         m->handle(ex);
         if (ex.reply) break;
+        if (ex.delay.count() > 0) {  // rateLimit: this request's token comes soon
+          co_await pause(ex.delay);
+          ex.delay = {};
+        }
       }
     }
     std::uint64_t max_body = opt.max_body;
@@ -877,7 +881,7 @@ struct Session : std::enable_shared_from_this<Session> {
     }
   }
 
-  awaitable<void> pause(std::chrono::milliseconds d) {
+  awaitable<void> pause(std::chrono::microseconds d) {
     asio::steady_timer t(w.ctx);
     t.expires_after(d);
     co_await t.async_wait(use_tuple);

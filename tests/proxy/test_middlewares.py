@@ -651,6 +651,37 @@ def test_rate_limit_per_header(h):
     eq(k2, [200, 200], "key two has its own bucket")
 
 
+def test_rate_limit_waits_for_a_token_that_comes_soon(h):
+    # As Traefik: a request whose token comes within half the interval
+    # between tokens (here 2/s: 250 ms) waits for it; a later one is refused
+    # at once with Retry-After and X-Retry-In.
+    a = h.whoami("a")
+    port = serve(h, one_router(a, """
+    limit:
+      rateLimit:
+        average: 2
+        period: 1s
+        burst: 1
+""", ["limit"]))
+    s = connect(port)
+    s.sendall(build_request(path="/first", host="m.test"))
+    eq(read_response(s).status, 200, "the burst's one token")
+    t0 = time.time()
+    s.sendall(build_request(path="/second", host="m.test"))
+    r = read_response(s)
+    eq(r.status, 429, "a token 500 ms away is refused")
+    eq(r.header("Retry-After"), "1", "Retry-After (seconds, rounded up)")
+    check(re.fullmatch(r"[0-9]+(\.[0-9]+)?ms", r.header("X-Retry-In") or ""), "X-Retry-In: %r" % r.header("X-Retry-In"))
+    # 350 ms after the first token was taken the next one is at most 150 ms
+    # away: the request waits for it and passes.
+    time.sleep(max(0.0, 0.35 - (time.time() - t0)))
+    s.sendall(build_request(path="/third", host="m.test"))
+    r = read_response(s)
+    eq(r.status, 200, "a token less than 250 ms away is waited for")
+    check("GET /third HTTP/1.1" in r.text(), "the waiting request went upstream")
+    s.close()
+
+
 def test_in_flight_req(h):
     a = h.whoami("a")
     port = serve(h, """
