@@ -398,7 +398,6 @@ struct Session : std::enable_shared_from_this<Session> {
     ex.headers.reserve(16);
   }
 
-
   void arm(Phase p, std::chrono::milliseconds d) {
     phase = p;
     deadline = coarse_ms() + d.count();
@@ -497,14 +496,13 @@ struct Session : std::enable_shared_from_this<Session> {
   bool linger_ = false;
   awaitable<void> lingering_close() {
     asio::error_code ec;
-    tcp::socket& s = socket;
-    s.shutdown(tcp::socket::shutdown_send, ec);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
     arm(Phase::reading, std::chrono::milliseconds(2000));
     std::array<char, 4096> sink;
     std::size_t dropped = 0;
     while (!closed && dropped < 1024 * 1024) {
-      auto [rec, n] = co_await s.async_read_some(asio::buffer(sink), use_tuple);
+      auto [rec, n] = co_await socket.async_read_some(asio::buffer(sink), use_tuple);
       if (rec || n == 0) break;
       dropped += n;
     }
