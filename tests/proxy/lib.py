@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import threading
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,34 @@ def _recv(sock):
     if not c:
         raise AssertionError("connection closed inside a body")
     return c
+
+
+def raw_backend(answer):
+    """A server on 127.0.0.1 that reads each connection's request head and
+    calls answer(conn, head); the connection is closed after. Returns the
+    listening socket (getsockname()[1] is its port; close() stops it)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+
+    def serve():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            try:
+                answer(c, head)
+            finally:
+                c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    return ls
 
 
 def connect(port, host="127.0.0.1"):

@@ -7,7 +7,6 @@ pipelining, bodies both ways, forwarded headers, the access log.
 import os
 import socket
 import sys
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import *  # noqa: E402,F401
@@ -109,28 +108,10 @@ def test_body_until_close_ends_with_the_server(h):
     # server closes. Its last bytes and the close often arrive together:
     # the proxy must still see the end at once (it used to wait for the
     # upstream timeout when both came with one readiness edge).
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
     body = {"small": b"hello until close", "large": os.urandom(100000)}
-
-    def serve():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = c.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            size = b"large" if b"GET /large" in data else b"small"
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + body[size.decode()])
-            c.close()
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    ls = raw_backend(lambda c, head: c.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" +
+        body["large" if b"GET /large" in head else "small"]))
     try:
         _, ports = h.proxy(["--route", "x.test=127.0.0.1:%d" % ls.getsockname()[1], "--upstream-response-timeout", "30s"])
         for i in range(10):

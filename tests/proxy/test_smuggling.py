@@ -589,21 +589,7 @@ def test_body_left_after_upstream_failure_is_not_a_request(h):
     # of the body must never be parsed as the next request on the client
     # connection: the proxy answers and closes. (The smuggled request would
     # go to another route's backend, which records every byte.)
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-
-    def closer():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            d = b""
-            while b"\r\n\r\n" not in d:
-                d += c.recv(4096)
-            c.close()
-    threading.Thread(target=closer, daemon=True).start()
+    ls = raw_backend(lambda c, head: None)  # closes after the head
     victim = Recorder(h.whoami("victim"))
     _, ports = h.proxy(["--route", "up.test=127.0.0.1:%d" % ls.getsockname()[1],
                         "--route", "victim.test=127.0.0.1:%d" % victim.port, "--workers", "1"])
