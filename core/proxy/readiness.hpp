@@ -1,4 +1,6 @@
-// Reads that do not ask the kernel twice: read_now and read_plain, at the end.
+// Reads that do not ask the kernel twice (read_now and read_plain), and an
+// accept loop that waits without re-arming the listener (accept_loop): both
+// at the end.
 //
 // asio's epoll reactor reads speculatively: every async_read_some first
 // tries recv(2), and only when that says EAGAIN waits for the socket's next
@@ -17,14 +19,19 @@
 // cleared right after the recv(2) that saw the socket empty, with no reactor
 // run in between, so no edge can be lost. It is a dependency on asio 1.22's
 // epoll reactor (Debian 12); on anything else the functions here do nothing
-// and reads are what asio makes them.
+// and reads are what asio makes them (accept_loop falls back to async_wait).
 #pragma once
 
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <type_traits>
+#include <utility>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -55,6 +62,13 @@ struct SpeculateTag {
 };
 template struct Expose<ImplTag, &Socket::impl_>;
 template struct Expose<SpeculateTag, &Descriptor::try_speculative_>;
+
+using Acceptor = asio::basic_socket_acceptor<asio::ip::tcp, asio::any_io_executor>;
+struct AcceptorImplTag {
+  using type = SocketImpl Acceptor::*;
+  friend type member(AcceptorImplTag);
+};
+template struct Expose<AcceptorImplTag, &Acceptor::impl_>;
 
 inline bool* read_flag(asio::ip::tcp::socket& s) {
   Socket& base = s;
@@ -165,5 +179,164 @@ inline asio::awaitable<std::size_t> read_until_eof(asio::ip::tcp::socket& s, cha
   ec = e;
   co_return k;
 }
+
+// ---- Accepting connections ---------------------------------------------------------
+//
+// accept_loop(ctx, acceptor, on_accept) calls on_accept(fd, address, length)
+// for every connection on a listening socket, until the acceptor is closed.
+// The descriptors come from accept4(2), non-blocking and close-on-exec.
+//
+// Each wakeup accepts until the listen queue is empty (at most kAcceptBatch
+// connections; then the sessions just made run first). Waiting for the
+// next connection costs no system call: asio's own async_wait re-arms the
+// descriptor with EPOLL_CTL_MOD every time, because its waits may not be
+// speculative. The accept here is a reactor operation of its own, which may
+// be: it is tried at once while the listener may hold connections, and
+// queued for the next edge (no epoll_ctl) once accept4 said EAGAIN.
+//
+// Out of descriptors (EMFILE and the like) it waits 50 ms instead of
+// spinning. The connection stays queued in the kernel meanwhile.
+
+using OnAccept = std::function<void(int fd, const sockaddr_storage& address, socklen_t length)>;
+constexpr int kAcceptBatch = 64;
+
+namespace detail {
+inline bool accept_resource_error(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+
+// One accept4(2): the descriptor, or -1 with the error in `err` (EAGAIN:
+// the queue is empty). Connections that died in the queue are skipped.
+inline int accept_one(int listener, sockaddr_storage& ss, socklen_t& len, int& err) {
+  for (;;) {
+    len = sizeof ss;
+    int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    err = errno;
+    if (err == EWOULDBLOCK) err = EAGAIN;
+    if (err != EINTR && err != ECONNABORTED && err != EPROTO) return -1;
+  }
+}
+}  // namespace detail
+
+#ifdef CERTROUTE_READINESS
+
+namespace detail {
+// Lives on the heap while the loop runs; deletes itself when the acceptor
+// is closed or the io_context is destroyed with the operation pending.
+class AcceptOp : public asio::detail::reactor_op {
+ public:
+  AcceptOp(asio::io_context& ctx, Acceptor& acc, OnAccept f)
+      : reactor_op(asio::error_code(), &AcceptOp::perform, &AcceptOp::complete),
+        ctx_(ctx),
+        acc_(acc),
+        reactor_(asio::use_service<asio::detail::epoll_reactor>(ctx)),
+        listener_(acc.native_handle()),
+        on_accept_(std::move(f)) {}
+
+  // Queues the operation on the listener. `speculative`: try accept4 at
+  // once; otherwise the listener is known empty and the operation waits
+  // for its next edge.
+  void arm(bool continuation, bool speculative) {
+    ec_ = asio::error_code();
+    auto& impl = (acc_.*member(AcceptorImplTag{})).get_implementation();
+    if (!speculative && impl.reactor_data_)
+      (impl.reactor_data_->*member(SpeculateTag{}))[asio::detail::epoll_reactor::read_op] = false;
+    reactor_.start_op(asio::detail::epoll_reactor::read_op, listener_, impl.reactor_data_, this, continuation, true);
+  }
+
+ private:
+  static status perform(reactor_op* base) {
+    auto* o = static_cast<AcceptOp*>(base);
+    int err = 0;
+    o->fd_ = accept_one(o->listener_, o->ss_, o->len_, err);
+    if (o->fd_ >= 0) return done;
+    if (err == EAGAIN) return not_done;
+    o->ec_ = asio::error_code(err, asio::system_category());
+    return done;
+  }
+
+  static void complete(void* owner, asio::detail::operation* base, const asio::error_code&, std::size_t) {
+    auto* o = static_cast<AcceptOp*>(base);
+    if (!owner) {  // the io_context is being destroyed
+      if (o->fd_ >= 0) ::close(o->fd_);
+      delete o;
+      return;
+    }
+    int n = 0;
+    for (;;) {
+      if (!o->acc_.is_open()) {
+        if (o->fd_ >= 0) ::close(o->fd_);
+        delete o;
+        return;
+      }
+      if (o->ec_) {
+        if (accept_resource_error(o->ec_.value())) return o->back_off();
+        delete o;  // the acceptor was closed (or failed for good)
+        return;
+      }
+      if (o->fd_ >= 0) {
+        o->on_accept_(std::exchange(o->fd_, -1), o->ss_, o->len_);
+        if (++n == kAcceptBatch) return o->arm(true, true);
+      }
+      if (perform(o) == not_done) return o->arm(true, false);
+    }
+  }
+
+  void back_off() {
+    auto timer = std::make_shared<asio::steady_timer>(ctx_, std::chrono::milliseconds(50));
+    timer->async_wait([timer, self = std::unique_ptr<AcceptOp>(this)](const asio::error_code&) mutable {
+      self.release()->arm(false, true);
+    });
+  }
+
+  asio::io_context& ctx_;
+  Acceptor& acc_;
+  asio::detail::epoll_reactor& reactor_;
+  int listener_;
+  OnAccept on_accept_;
+  int fd_ = -1;
+  sockaddr_storage ss_{};
+  socklen_t len_ = 0;
+};
+}  // namespace detail
+
+inline void accept_loop(asio::io_context& ctx, asio::ip::tcp::acceptor& acc, OnAccept on_accept) {
+  asio::error_code ignored;
+  acc.non_blocking(true, ignored);
+  (new detail::AcceptOp(ctx, acc, std::move(on_accept)))->arm(false, true);
+}
+
+#else
+
+inline void accept_loop(asio::io_context& ctx, asio::ip::tcp::acceptor& acc, OnAccept on_accept) {
+  asio::error_code ignored;
+  acc.non_blocking(true, ignored);
+  int n = 0;
+  for (;;) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int err = 0;
+    int fd = detail::accept_one(acc.native_handle(), ss, len, err);
+    if (fd >= 0) {
+      on_accept(fd, ss, len);
+      if (++n < kAcceptBatch) continue;
+      asio::post(ctx, [&ctx, &acc, f = std::move(on_accept)]() mutable { accept_loop(ctx, acc, std::move(f)); });
+      return;
+    }
+    if (!acc.is_open() || (err != EAGAIN && !detail::accept_resource_error(err))) return;
+    if (err == EAGAIN) {
+      acc.async_wait(asio::socket_base::wait_read, [&ctx, &acc, f = std::move(on_accept)](const asio::error_code& ec) mutable {
+        if (!ec) accept_loop(ctx, acc, std::move(f));
+      });
+    } else {
+      auto timer = std::make_shared<asio::steady_timer>(ctx, std::chrono::milliseconds(50));
+      timer->async_wait([&ctx, &acc, timer, f = std::move(on_accept)](const asio::error_code&) mutable {
+        if (acc.is_open()) accept_loop(ctx, acc, std::move(f));
+      });
+    }
+    return;
+  }
+}
+
+#endif
 
 }  // namespace certroute::proxy::readiness

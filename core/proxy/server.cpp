@@ -1777,78 +1777,50 @@ void Worker::sweep() {
 
 namespace {
 
-awaitable<void> accept_loop(Worker& w, tcp::acceptor& acc, std::string entry_point) {
-  // The local port is the listener's; the peer comes with accept: no
-  // getsockname/getpeername per connection.
-  const std::uint16_t local_port = acc.local_endpoint().port();
-  // accept4(2) until EAGAIN, then wait for the listener's next edge: each
-  // connection comes non-blocking, with no ioctl (readiness.hpp).
-  {
+// A new connection on a listener of `w` (readiness::accept_loop).
+void on_accepted(Worker& w, const std::string& entry_point, std::uint16_t local_port, int fd,
+                 const sockaddr_storage& ss, socklen_t ss_len) {
+  tcp::endpoint remote;
+  const std::size_t addr_len = std::min<std::size_t>(ss_len, remote.capacity());
+  std::memcpy(remote.data(), &ss, addr_len);
+  remote.resize(addr_len);
+  tcp::socket sock(w.ctx);
+  asio::error_code aec;
+  sock.assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, aec);
+  if (aec) {
+    ::close(fd);
+    return;
+  }
+  readiness::adopt_accepted(sock);
+  // Bytes that came before the epoll registration still bring an edge
+  // (EPOLL_CTL_ADD reports a ready socket): the first read waits for it
+  // instead of trying recv(2) on a connection that may have sent nothing.
+  readiness::drained(sock, 0, 1);
+  auto& opt = w.proxy->options;
+  if (w.proxy->connections.fetch_add(1, std::memory_order_relaxed) >= opt.max_connections) {
+    w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
     asio::error_code ignored;
-    acc.non_blocking(true, ignored);
+    sock.close(ignored);
+    return;
   }
-  for (;;) {
-    sockaddr_storage ss{};
-    socklen_t ss_len = sizeof ss;
-    int fd = ::accept4(acc.native_handle(), reinterpret_cast<sockaddr*>(&ss), &ss_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      const int err = errno;
-      if (!acc.is_open()) co_return;
-      if (err == EAGAIN || err == EWOULDBLOCK) {
-        auto [ec] = co_await acc.async_wait(tcp::acceptor::wait_read, use_tuple);
-        if (ec == asio::error::operation_aborted || !acc.is_open()) co_return;
-      } else if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-        // Out of file descriptors: back off instead of spinning.
-        asio::steady_timer t(w.ctx);
-        t.expires_after(std::chrono::milliseconds(50));
-        co_await t.async_wait(use_tuple);
-      } else if (err == EBADF || err == EINVAL) {
-        co_return;  // the listener was closed (draining)
-      }
-      continue;  // EINTR, ECONNABORTED and the like: the next one
-    }
-    tcp::endpoint remote;
-    const std::size_t addr_len = std::min<std::size_t>(ss_len, remote.capacity());
-    std::memcpy(remote.data(), &ss, addr_len);
-    remote.resize(addr_len);
-    tcp::socket sock(w.ctx);
-    asio::error_code aec;
-    sock.assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, aec);
-    if (aec) {
-      ::close(fd);
-      continue;
-    }
-    readiness::adopt_accepted(sock);
-    // Bytes that came before the epoll registration still bring an edge
-    // (EPOLL_CTL_ADD reports a ready socket): the first read waits for it
-    // instead of trying recv(2) on a connection that may have sent nothing.
-    readiness::drained(sock, 0, 1);
-    auto& opt = w.proxy->options;
-    if (w.proxy->connections.fetch_add(1, std::memory_order_relaxed) >= opt.max_connections) {
-      w.proxy->connections.fetch_sub(1, std::memory_order_relaxed);
-      asio::error_code ignored;
-      sock.close(ignored);
-      continue;
-    }
-    auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
-    if (ss.ss_family == AF_INET) {
-      s->client_ip = ipv4_text(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
-    } else {
-      auto addr = remote.address();
-      if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
-      s->client_ip = addr.to_string();
-    }
-    s->client_port = remote.port();
-    s->local_port = local_port;
-    if (opt.forwarded_insecure) {
-      s->trusted = true;
-    } else if (!opt.trusted_ips.empty()) {
-      auto ip = routes::parse_ip(s->client_ip);
-      s->trusted = ip && std::any_of(opt.trusted_ips.begin(), opt.trusted_ips.end(),
-                                     [&](const routes::IpNetwork& n) { return n.contains(*ip); });
-    }
-    asio::co_spawn(w.ctx, s->run(), asio::detached);
+  auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
+  if (ss.ss_family == AF_INET) {
+    s->client_ip = ipv4_text(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
+  } else {
+    auto addr = remote.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped()) addr = asio::ip::make_address_v4(asio::ip::v4_mapped, addr.to_v6());
+    s->client_ip = addr.to_string();
   }
+  s->client_port = remote.port();
+  s->local_port = local_port;
+  if (opt.forwarded_insecure) {
+    s->trusted = true;
+  } else if (!opt.trusted_ips.empty()) {
+    auto ip = routes::parse_ip(s->client_ip);
+    s->trusted = ip && std::any_of(opt.trusted_ips.begin(), opt.trusted_ips.end(),
+                                   [&](const routes::IpNetwork& n) { return n.contains(*ip); });
+  }
+  asio::co_spawn(w.ctx, s->run(), asio::detached);
 }
 
 }  // namespace
@@ -2016,7 +1988,13 @@ void start_health_checks(asio::io_context& ctx, const std::shared_ptr<Snapshot>&
 void Proxy::run(const ControlOptions& control) {
   Impl& im = *impl_;
   for (auto& w : im.workers) {
-    for (auto& l : w->listeners) asio::co_spawn(w->ctx, accept_loop(*w, *l.acceptor, l.entry_point), asio::detached);
+    for (auto& l : w->listeners) {
+      // The local port is the listener's; the peer comes with accept: no
+      // getsockname/getpeername per connection.
+      auto on_accept = [wp = w.get(), ep = l.entry_point, port = l.acceptor->local_endpoint().port()](
+                           int fd, const sockaddr_storage& ss, socklen_t len) { on_accepted(*wp, ep, port, fd, ss, len); };
+      asio::post(w->ctx, [wp = w.get(), acc = l.acceptor.get(), on_accept] { readiness::accept_loop(wp->ctx, *acc, on_accept); });
+    }
     w->thread = std::thread([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ctx);
       (void)guard;
