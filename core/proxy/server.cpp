@@ -304,9 +304,53 @@ struct Listener {
 
 struct Session;
 
+// Memory for the sessions of one worker: a new connection takes the block
+// of one that ended. A Session (with its control block) is larger than
+// malloc's per-thread cache serves, so each one used to cost a trip
+// through the allocator's bins, and its free another.
+struct BlockCache {
+  std::vector<void*> free;
+  std::size_t size = 0;  // the one block size cached (the first asked for)
+  BlockCache() { free.reserve(kMaxFree); }
+  ~BlockCache() {
+    for (void* p : free) ::operator delete(p);
+  }
+  static constexpr std::size_t kMaxFree = 1024;
+};
+
+template <class T>
+struct CachedAllocator {
+  using value_type = T;
+  BlockCache* cache;
+  explicit CachedAllocator(BlockCache* c) : cache(c) {}
+  template <class U>
+  CachedAllocator(const CachedAllocator<U>& o) : cache(o.cache) {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (cache->size == 0) cache->size = bytes;
+    if (bytes == cache->size && !cache->free.empty()) {
+      void* p = cache->free.back();
+      cache->free.pop_back();
+      return static_cast<T*>(p);
+    }
+    return static_cast<T*>(::operator new(bytes));
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (n * sizeof(T) == cache->size && cache->free.size() < BlockCache::kMaxFree) cache->free.push_back(p);
+    else ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const CachedAllocator<U>& o) const { return cache == o.cache; }
+  template <class U>
+  bool operator!=(const CachedAllocator<U>& o) const { return cache != o.cache; }
+};
+
 struct Worker {
   int index = 0;
   Proxy::Impl* proxy = nullptr;
+  // Declared before ctx: sessions still alive when the io_context is
+  // destroyed give their blocks back to it.
+  BlockCache session_blocks;
   // One thread runs it, and only that thread does I/O on its sockets: the
   // reactor's per-descriptor locking is not needed (posting from the control
   // thread still is, so the scheduler keeps its lock).
@@ -336,8 +380,25 @@ struct Worker {
     ssl = proxy->ssl_current;
     gen = proxy->generation.load();
   }
-  // Request buffers of new connections (4 KiB), kept for the next ones.
+  // Request buffers of new connections (4 KiB), kept for the next ones,
+  // and the strings heads are written in (with their capacity).
   std::vector<std::unique_ptr<char[]>> free_heads;
+  std::vector<std::string> free_outs;
+  // Header lists (a session has three), kept with their capacity.
+  std::vector<std::vector<http1::Header>> free_header_lists;
+  void take(std::vector<http1::Header>& v) {
+    if (free_header_lists.empty()) {
+      v.reserve(16);  // room for typical heads at once, instead of growing by doubling
+      return;
+    }
+    v = std::move(free_header_lists.back());
+    free_header_lists.pop_back();
+  }
+  void give_back(std::vector<http1::Header>& v) {
+    if (v.capacity() > 64 || free_header_lists.size() >= 768) return;
+    v.clear();
+    free_header_lists.push_back(std::move(v));
+  }
   std::unique_ptr<Buffer> buffer() {
     if (!free_buffers.empty()) {
       auto b = std::move(free_buffers.back());
@@ -392,10 +453,9 @@ struct Session : std::enable_shared_from_this<Session> {
 
   Session(Worker& worker, tcp::socket s, std::string ep)
       : w(worker), opt(worker.proxy->options), socket(std::move(s)), entry_point(std::move(ep)), in(0) {
-    // Room for typical heads at once, instead of growing by doubling.
-    head.headers.reserve(16);
-    rhead.headers.reserve(16);
-    ex.headers.reserve(16);
+    w.take(head.headers);
+    w.take(rhead.headers);
+    w.take(ex.headers);
   }
 
   void arm(Phase p, std::chrono::milliseconds d) {
@@ -512,6 +572,10 @@ struct Session : std::enable_shared_from_this<Session> {
 
   awaitable<void> run() {
     auto self = shared_from_this();
+    if (!w.free_outs.empty()) {
+      out = std::move(w.free_outs.back());
+      w.free_outs.pop_back();
+    }
     next_ = w.sessions;
     if (next_) next_->prev_ = this;
     w.sessions = this;
@@ -524,6 +588,13 @@ struct Session : std::enable_shared_from_this<Session> {
       w.free_heads.push_back(std::move(in.data));
       in.cap = 0;
     }
+    if (out.capacity() <= kHeadBuffer && w.free_outs.size() < 256) {
+      out.clear();
+      w.free_outs.push_back(std::move(out));
+    }
+    w.give_back(head.headers);
+    w.give_back(rhead.headers);
+    w.give_back(ex.headers);
     if (prev_) prev_->next_ = next_;
     else w.sessions = next_;
     if (next_) next_->prev_ = prev_;
@@ -1803,7 +1874,7 @@ void on_accepted(Worker& w, const std::string& entry_point, std::uint16_t local_
     sock.close(ignored);
     return;
   }
-  auto s = std::make_shared<Session>(w, std::move(sock), entry_point);
+  auto s = std::allocate_shared<Session>(CachedAllocator<Session>(&w.session_blocks), w, std::move(sock), entry_point);
   if (ss.ss_family == AF_INET) {
     s->client_ip = ipv4_text(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr);
   } else {
