@@ -61,6 +61,7 @@ std::int64_t coarse_ms() {
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 // How often a worker looks for connections past their deadline.
 constexpr auto kSweep = std::chrono::milliseconds(50);
+constexpr std::int64_t kProbeIdle = 250;  // ms idle before Session::peer_gone asks
 
 // A growable byte buffer with a read position: bytes [start, end) are unread.
 struct Buffer {
@@ -459,8 +460,29 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 
   void arm(Phase p, std::chrono::milliseconds d) {
+    const std::int64_t now = coarse_ms();
+    if (p == Phase::idle) {
+      idle_since = now;
+      probed = false;
+    }
     phase = p;
-    deadline = coarse_ms() + d.count();
+    deadline = now + d.count();
+  }
+
+  // A client that half-closes right after its request (`printf ... | nc -N`)
+  // sends its FIN with the request's last bytes: one readiness edge for
+  // both, so the read that found the socket drained has no later edge to
+  // wait for, and the connection would sit idle until the idle timeout.
+  // nginx hears of it from EPOLLRDHUP, which asio does not register. Here
+  // the sweep asks once per idle period, after kProbeIdle (an idle client
+  // costs one peek; a busy keep-alive one, none).
+  std::int64_t idle_since = 0;
+  bool probed = false;
+  bool peer_gone() {
+    probed = true;
+    char c;
+    ssize_t k = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
   }
 
   // Past the deadline (called by the sweep): a server that is too slow is
@@ -1833,8 +1855,13 @@ void Worker::sweep() {
   if (!sweeping) return;  // started again by the next connection
   const std::int64_t now = coarse_ms();
   std::vector<Session*> due;
-  for (Session* s = sessions; s; s = s->next_)
-    if (s->deadline <= now) due.push_back(s);
+  for (Session* s = sessions; s; s = s->next_) {
+    if (s->deadline <= now) {
+      due.push_back(s);
+    } else if (s->phase == Phase::idle && !s->probed && now - s->idle_since >= kProbeIdle && !s->closed) {
+      if (s->peer_gone()) due.push_back(s);
+    }
+  }
   for (Session* s : due) s->expire();
   sweep_timer.expires_after(kSweep);
   sweep_timer.async_wait([this](asio::error_code ec) {

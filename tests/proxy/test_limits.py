@@ -537,6 +537,25 @@ def test_half_closed_client_gets_its_answer(h):
     s.close()
 
 
+def test_half_closed_client_is_closed_after_its_answer(h):
+    # The FIN rides on the request's last segment (TCP_CORK holds the data
+    # until shutdown, which sets FIN on it): one readiness edge for both.
+    # The proxy answers and then closes, instead of keeping the connection
+    # until the idle timeout (180 s by default).
+    _, web = setup(h)
+    for i in range(3):
+        s = connect(web)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        s.sendall(build_request(path="/half-%d" % i, host="a.test"))
+        s.shutdown(socket.SHUT_WR)
+        r = read_response(s)
+        check(r is not None, "an answer after the client's FIN")
+        eq(r.status, 200, "answered after the client's FIN")
+        closed, secs, _ = wait_closed(s, 5)
+        check(closed, "connection closed after the answer (the client had half-closed)")
+        s.close()
+
+
 def test_expect_100_continue(h):
     _, web = setup(h)
     s = connect(web)
