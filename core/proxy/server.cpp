@@ -869,7 +869,7 @@ struct Session : std::enable_shared_from_this<Session> {
     bool client_keep = head.keep_alive && !w.proxy->draining.load(std::memory_order_relaxed);
     int status = 0;
     std::uint64_t sent_bytes = 0;
-    std::string upstream_url;
+    std::string_view upstream_url;  // the server's URL (in snap, held until the request is done)
 
     auto finish_log = [&](int st) {
       ex.finish();
@@ -1049,7 +1049,8 @@ struct Session : std::enable_shared_from_this<Session> {
   const ErrorPages* error_page_ = nullptr;
   int status_override_ = 0;
   bool error_close_ = false;
-  awaitable<int> error_page(int status, bool& response_started, std::uint64_t& sent_bytes, std::string& upstream_url) {
+  awaitable<int> error_page(int status, bool& response_started, std::uint64_t& sent_bytes,
+                            std::string_view& upstream_url) {
     const ErrorPages& e = *error_page_;
     const int send_status = e.rewrite(status);
     std::string page = e.query;
@@ -1416,6 +1417,100 @@ struct Session : std::enable_shared_from_this<Session> {
 
   // Reads the response head (skipping 1xx, relaying them), writes the head to
   // the client and streams the body. status -1: nothing at all was received.
+  // The client's head of the response in rhead (at the start of rb), into
+  // `out`; may decide to close the client connection (a 1.0 client and a
+  // body of unknown length). Apart from relay_response: its locals would
+  // make that coroutine's frame larger than malloc's per-thread cache serves.
+  void build_response_head(const Buffer& rb, bool& client_close) {
+    const std::unique_ptr<Encoder>& enc = encoder_;
+    const std::string& enc_name = encoding_;
+    out.clear();
+    // The head, and a small body that goes right behind it.
+    out.reserve(256 + rhead.head_size + std::min(rb.size() - rhead.head_size, kCoalesce));
+    const char* const rb_head = rb.data.get() + rb.start;
+    if (!status_override_ && head.minor == 1 && rhead.minor == 1 && !rhead.reason.empty()) {
+      // "HTTP/1.1 <status> <reason>" as the server sent it (the reason ends at the line's CR).
+      out.append(rb_head, static_cast<std::size_t>(rhead.reason.data() + rhead.reason.size() + 2 - rb_head));
+    } else {
+      if (head.minor == 0) put(out, "HTTP/1.0 ");
+      else put(out, "HTTP/1.1 ");
+      if (status_override_) {
+        append_number(out, static_cast<std::uint64_t>(status_override_));
+        out += ' ';
+        out += http1::reason_phrase(status_override_);
+      } else {
+        append_number(out, static_cast<std::uint64_t>(rhead.status));
+        out += ' ';
+        out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
+      }
+      put(out, "\r\n");
+    }
+    const bool check_tokens = rhead.connection_lists_fields;
+    const std::string_view conn_tokens = check_tokens ? http1::find_header(rhead.headers, "connection") : "";
+    // The fields that pass go as the server sent their lines: a field's
+    // line runs from its name to the next field's name (the last one's, to
+    // the empty line), and adjacent lines are copied together.
+    const char* const fields_end = rb_head + rhead.head_size - 2;
+    const char* run = nullptr;
+    const char* run_end = nullptr;
+    const std::size_t nfields = rhead.headers.size();
+    for (std::size_t i = 0; i < nfields; ++i) {
+      const auto& h = rhead.headers[i];
+      const Field f = http1::field_of(h);
+      bool pass = !is_hop_by_hop(f) && !(check_tokens && http1::has_token(conn_tokens, h.name)) &&
+                  !(enc && f == Field::content_length);
+      if (pass && !ex.response_set.empty()) {
+        for (const auto& [k, v] : ex.response_set)
+          if (http1::iequals(k, h.name)) pass = false;
+      }
+      if (!pass) continue;
+      const char* line = h.name.data();
+      const char* line_end = i + 1 < nfields ? rhead.headers[i + 1].name.data() : fields_end;
+      if (run && run_end == line) {
+        run_end = line_end;
+        continue;
+      }
+      if (run) out.append(run, static_cast<std::size_t>(run_end - run));
+      run = line;
+      run_end = line_end;
+    }
+    if (run) out.append(run, static_cast<std::size_t>(run_end - run));
+    for (const auto& [k, v] : ex.response_set)
+      if (!v.empty()) put_field(out, k, v);
+    for (const auto& [k, v] : ex.response_add) put_field(out, k, v);
+    if (!ex.set_cookie.empty()) {
+      std::string_view sc = ex.set_cookie;
+      while (!sc.empty()) {
+        auto nl = sc.find('\n');
+        put_field(out, "Set-Cookie", sc.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        sc.remove_prefix(nl + 1);
+      }
+    }
+    if (opt.via) {
+      if (rhead.minor == 0) put(out, "Via: 1.0 certroute\r\n");
+      else put(out, "Via: 1.1 certroute\r\n");
+    }
+    if (enc) {
+      put_field(out, "Content-Encoding", enc_name);
+      put(out, "Vary: Accept-Encoding\r\n");
+    }
+    const bool chunked = rhead.body == http1::BodyKind::chunked;
+    if (rhead.status == 101) {
+      out += "Connection: Upgrade\r\nUpgrade: ";
+      out += http1::find_header(rhead.headers, "upgrade");
+      out += "\r\n";
+    } else {
+      if (chunked || enc) {
+        if (head.minor == 0) client_close = true;  // a 1.0 client cannot read chunked: stream raw and close
+        else out += "Transfer-Encoding: chunked\r\n";
+      }
+      if (client_close) out += "Connection: close\r\n";
+      else if (head.minor == 0) out += "Connection: keep-alive\r\n";
+    }
+    out += "\r\n";
+  }
+
   awaitable<Result> relay_response(tcp::socket& up, Buffer& rb, bool& response_started, std::uint64_t& sent_bytes) {
     Result res;
     http1::Error perr;
@@ -1499,69 +1594,8 @@ struct Session : std::enable_shared_from_this<Session> {
     const bool until_close = rhead.body == http1::BodyKind::until_close;
     bool client_close = !head.keep_alive || until_close || w.proxy->draining.load(std::memory_order_relaxed) ||
                         (head.body != http1::BodyKind::none && false);
-    out.clear();
-    // The head, and a small body that goes right behind it.
-    out.reserve(256 + rhead.head_size + std::min(rb.size() - rhead.head_size, kCoalesce));
-    if (head.minor == 0) put(out, "HTTP/1.0 ");
-    else put(out, "HTTP/1.1 ");
-    if (status_override_) {
-      append_number(out, static_cast<std::uint64_t>(status_override_));
-      out += ' ';
-      out += http1::reason_phrase(status_override_);
-    } else {
-      append_number(out, static_cast<std::uint64_t>(rhead.status));
-      out += ' ';
-      out += rhead.reason.empty() ? http1::reason_phrase(rhead.status) : rhead.reason;
-    }
-    put(out, "\r\n");
-    const bool check_tokens = rhead.connection_lists_fields;
-    const std::string_view conn_tokens = check_tokens ? http1::find_header(rhead.headers, "connection") : "";
-    for (const auto& h : rhead.headers) {
-      const Field f = http1::field_of(h);
-      if (is_hop_by_hop(f) || (check_tokens && http1::has_token(conn_tokens, h.name))) continue;
-      if (enc && f == Field::content_length) continue;
-      if (!ex.response_set.empty()) {
-        bool replaced = false;
-        for (const auto& [k, v] : ex.response_set)
-          if (http1::iequals(k, h.name)) replaced = true;
-        if (replaced) continue;
-      }
-      put_field(out, h.name, h.value);
-    }
-    for (const auto& [k, v] : ex.response_set)
-      if (!v.empty()) put_field(out, k, v);
-    for (const auto& [k, v] : ex.response_add) put_field(out, k, v);
-    if (!ex.set_cookie.empty()) {
-      std::string_view sc = ex.set_cookie;
-      while (!sc.empty()) {
-        auto nl = sc.find('\n');
-        put_field(out, "Set-Cookie", sc.substr(0, nl));
-        if (nl == std::string_view::npos) break;
-        sc.remove_prefix(nl + 1);
-      }
-    }
-    if (opt.via) {
-      if (rhead.minor == 0) put(out, "Via: 1.0 certroute\r\n");
-      else put(out, "Via: 1.1 certroute\r\n");
-    }
-    if (enc) {
-      put_field(out, "Content-Encoding", enc_name);
-      put(out, "Vary: Accept-Encoding\r\n");
-    }
+    build_response_head(rb, client_close);
     const bool chunked = rhead.body == http1::BodyKind::chunked;
-    if (rhead.status == 101) {
-      out += "Connection: Upgrade\r\nUpgrade: ";
-      out += http1::find_header(rhead.headers, "upgrade");
-      out += "\r\n";
-    } else {
-      if (chunked || enc) {
-        if (head.minor == 0) client_close = true;  // a 1.0 client cannot read chunked: stream raw and close
-        else out += "Transfer-Encoding: chunked\r\n";
-      }
-      if (client_close) out += "Connection: close\r\n";
-      else if (head.minor == 0) out += "Connection: keep-alive\r\n";
-    }
-    out += "\r\n";
     rb.consume(rhead.head_size);
 
     // The first body bytes go with the head.
