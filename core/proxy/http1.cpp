@@ -128,6 +128,36 @@ const uchar* scan(const uchar* p, const uchar* end) {
 }
 #endif
 
+// Skips header-name bytes (tchar) from p, stopping at the first other byte
+// or at end. Names are letters, digits and '-' nearly always: sixteen such
+// bytes at a time, then one by one through the rest of the tchars.
+inline const uchar* scan_name(const uchar* p, const uchar* end) {
+#if defined(__SSE2__)
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  const __m128i a = _mm_set1_epi8('a'), z_span = _mm_set1_epi8('z' - 'a');
+  const __m128i zero = _mm_set1_epi8('0'), nine_span = _mm_set1_epi8(9);
+  const __m128i dash = _mm_set1_epi8('-');
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // (unsigned) x - lo <= span, as min(x - lo, span) == x - lo
+    const __m128i l = _mm_sub_epi8(_mm_or_si128(x, case_bit), a);
+    const __m128i d = _mm_sub_epi8(x, zero);
+    const __m128i ok = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(l, z_span), l),
+                                                 _mm_cmpeq_epi8(_mm_min_epu8(d, nine_span), d)),
+                                    _mm_cmpeq_epi8(x, dash));
+    const unsigned stop = ~static_cast<unsigned>(_mm_movemask_epi8(ok)) & 0xffffu;
+    if (stop == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(stop);
+    break;
+  }
+#endif
+  while (p < end && is(*p, c_tchar)) ++p;
+  return p;
+}
+
 // Compares with a lowercase literal.
 inline bool iequals_lower(std::string_view a, std::string_view lit) {
   if (a.size() != lit.size()) return false;
@@ -193,7 +223,7 @@ Status parse_fields(Scan& s, const uchar*& p, const Limits& limits, std::vector<
     if (headers.size() >= limits.max_headers) return s.fail(431, "too many header fields");
 
     const uchar* name = p;
-    while (p < end && is(*p, c_tchar)) ++p;
+    p = scan_name(p, end);
     if (p == end) return s.more();
     if (*p != ':') {
       if (*p == '\r' || *p == '\n') return s.fail(400, "header line without colon");

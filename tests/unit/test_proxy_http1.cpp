@@ -309,6 +309,23 @@ TEST_CASE("parse_request refuses smuggling-prone framing", "[http1]") {
   CHECK(request_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == 400);
 }
 
+TEST_CASE("parse_request reads names made of any token characters", "[http1]") {
+  const std::string names[] = {
+      "X-Rather-Long-Header-Name-Of-Letters-And-Digits-0123456789",
+      "x_underscore.dot!bang#hash$dollar%percent&amp'quote*star+plus^hat`tick|pipe~tilde",
+      "Sixteen-Chars-Ab",  // exactly sixteen, then the colon
+      "A",
+  };
+  for (const std::string& name : names) {
+    INFO(name);
+    ParsedRequest r = request("GET / HTTP/1.1\r\nHost: h\r\n" + name + ": v\r\n\r\n");
+    REQUIRE(r.status == Status::complete);
+    REQUIRE(r.head.headers.size() == 2);
+    CHECK(r.head.headers[1].name == name);
+    CHECK(r.head.headers[1].value == "v");
+  }
+}
+
 TEST_CASE("parse_request refuses malformed header lines", "[http1]") {
   struct Case {
     const char* what;
@@ -341,6 +358,12 @@ TEST_CASE("parse_request refuses malformed header lines", "[http1]") {
       {"DEL in value", "X: a\x7f\r\n"},
       {"vertical tab in value", "X: a\x0bz\r\n"},
       {"form feed in value", "X: \x0c\r\n"},
+      // Long names: the name scanner takes sixteen bytes at a time.
+      {"space in a long name", "X-A-Rather-Long-Header Name: a\r\n"},
+      {"separator late in a long name", "X-A-Rather-Long-Header(Name: a\r\n"},
+      {"non-ASCII late in a long name", "X-A-Rather-Long-Header-Caf\xc3\xa9: a\r\n"},
+      {"NUL late in a long name", "X-A-Rather-Long-Header\0Name: a\r\n"s},
+      {"space before colon after a long name", "X-A-Rather-Long-Header-Name : a\r\n"},
   };
   for (const Case& c : cases) {
     INFO(c.what);
