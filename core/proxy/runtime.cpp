@@ -422,6 +422,7 @@ struct Builder {
       s.port = static_cast<std::uint16_t>(p);
     }
     s.key = host + ":" + std::to_string(s.port);
+    s.key_hash = std::hash<std::string_view>{}(s.key);
     s.cookie_value = sha256_hex(url, 16);
     resolve(s);
     return true;

@@ -153,6 +153,7 @@ struct Server {
   bool preserve_path = false;
   int weight = 1;
   std::string key;            // "host:port": the connection pool key
+  std::size_t key_hash = 0;   // std::hash<std::string_view> of key
   std::string cookie_value;   // sticky cookie value naming this server
   std::vector<asio::ip::tcp::endpoint> endpoints;  // resolved when the snapshot was built
   std::string resolve_error;  // why endpoints is empty

@@ -240,16 +240,33 @@ struct Proxy::Impl {
   }
 };
 
-// Idle upstream connections of one worker, per server ("host:port").
+// Idle upstream connections of one worker, per server ("host:port": a
+// reloaded configuration keeps using them). Looked up with the hash the
+// server keeps (Server::key_hash) instead of hashing its key per request.
 struct Pool {
   struct Idle {
     tcp::socket socket;
     Clock::time_point since;
   };
-  std::unordered_map<std::string, std::vector<Idle>> idle;
+  struct KeyRef {
+    const std::string& key;
+    std::size_t hash;
+  };
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(const std::string& k) const { return std::hash<std::string_view>{}(k); }
+    std::size_t operator()(const KeyRef& k) const { return k.hash; }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(const std::string& a, const std::string& b) const { return a == b; }
+    bool operator()(const KeyRef& a, const std::string& b) const { return a.key == b; }
+    bool operator()(const std::string& a, const KeyRef& b) const { return a == b.key; }
+  };
+  std::unordered_map<std::string, std::vector<Idle>, Hash, Equal> idle;
 
-  std::optional<tcp::socket> take(const std::string& key, std::chrono::milliseconds max_idle) {
-    auto it = idle.find(key);
+  std::optional<tcp::socket> take(const Server& server, std::chrono::milliseconds max_idle) {
+    auto it = idle.find(KeyRef{server.key, server.key_hash});
     if (it == idle.end()) return std::nullopt;
     auto& v = it->second;
     auto now = Clock::now();
@@ -279,8 +296,10 @@ struct Pool {
     }
     return std::nullopt;
   }
-  void put(const std::string& key, tcp::socket s, std::size_t max) {
-    auto& v = idle[key];
+  void put(const Server& server, tcp::socket s, std::size_t max) {
+    auto it = idle.find(KeyRef{server.key, server.key_hash});
+    if (it == idle.end()) it = idle.emplace(server.key, std::vector<Idle>()).first;
+    auto& v = it->second;
     if (v.size() >= max) {
       asio::error_code ec;
       v.front().socket.close(ec);
@@ -443,6 +462,7 @@ struct Session : std::enable_shared_from_this<Session> {
   std::unique_ptr<Encoder> encoder_;
   std::string encoding_, decoded_, packed_;
   std::string out;  // the head being written (either side)
+  std::string forwarded_tail_;  // X-Forwarded-Port, -Server and X-Real-Ip of this connection
   Exchange ex;
 
   // Timeouts: the deadline of the current phase, found by Worker::sweep.
@@ -1173,13 +1193,25 @@ struct Session : std::enable_shared_from_this<Session> {
       else put(out, "X-Forwarded-Proto: http\r\n");
     }
     if (!has_host) put_field(out, "X-Forwarded-Host", original_host_);
-    if (!has_port) {
-      put(out, "X-Forwarded-Port: ");
-      append_number(out, local_port);
-      put(out, "\r\n");
+    if (!has_port && !has_server && !has_real_ip) {
+      // The usual case: the same three lines for every request of the connection.
+      if (forwarded_tail_.empty()) {
+        put(forwarded_tail_, "X-Forwarded-Port: ");
+        append_number(forwarded_tail_, local_port);
+        put(forwarded_tail_, "\r\n");
+        put_field(forwarded_tail_, "X-Forwarded-Server", w.proxy->hostname);
+        put_field(forwarded_tail_, "X-Real-Ip", client_ip);
+      }
+      out += forwarded_tail_;
+    } else {
+      if (!has_port) {
+        put(out, "X-Forwarded-Port: ");
+        append_number(out, local_port);
+        put(out, "\r\n");
+      }
+      if (!has_server) put_field(out, "X-Forwarded-Server", w.proxy->hostname);
+      if (!has_real_ip) put_field(out, "X-Real-Ip", client_ip);
     }
-    if (!has_server) put_field(out, "X-Forwarded-Server", w.proxy->hostname);
-    if (!has_real_ip) put_field(out, "X-Real-Ip", client_ip);
     if (opt.via) {
       if (ex.minor == 0) put(out, "Via: 1.0 certroute\r\n");
       else put(out, "Via: 1.1 certroute\r\n");
@@ -1257,7 +1289,7 @@ struct Session : std::enable_shared_from_this<Session> {
 
     std::optional<tcp::socket> up;
     bool reused = false;
-    if (auto pooled = w.pool.take(server.key, opt.upstream_idle)) {
+    if (auto pooled = w.pool.take(server, opt.upstream_idle)) {
       up = std::move(pooled);
       reused = true;
     }
@@ -1344,7 +1376,7 @@ struct Session : std::enable_shared_from_this<Session> {
         co_await tunnel(*up, *rbuf);
         r.keep = false;
       } else if (r.kind == Result::ok && r.reusable) {
-        w.pool.put(server.key, std::move(*up), opt.max_idle_per_server);
+        w.pool.put(server, std::move(*up), opt.max_idle_per_server);
       }
       w.give_back(std::move(rbuf));
       co_return r;
