@@ -462,7 +462,9 @@ struct Session : std::enable_shared_from_this<Session> {
   std::unique_ptr<Encoder> encoder_;
   std::string encoding_, decoded_, packed_;
   std::string out;  // the head being written (either side)
-  std::string forwarded_tail_;  // X-Forwarded-Port, -Server and X-Real-Ip of this connection
+  // X-Forwarded-Port, -Server and X-Real-Ip of this connection (no allocation).
+  char forwarded_tail_[200];
+  std::uint8_t forwarded_tail_len_ = 0;
   Exchange ex;
 
   // Timeouts: the deadline of the current phase, found by Worker::sweep.
@@ -1194,15 +1196,22 @@ struct Session : std::enable_shared_from_this<Session> {
     }
     if (!has_host) put_field(out, "X-Forwarded-Host", original_host_);
     if (!has_port && !has_server && !has_real_ip) {
-      // The usual case: the same three lines for every request of the connection.
-      if (forwarded_tail_.empty()) {
-        put(forwarded_tail_, "X-Forwarded-Port: ");
-        append_number(forwarded_tail_, local_port);
-        put(forwarded_tail_, "\r\n");
-        put_field(forwarded_tail_, "X-Forwarded-Server", w.proxy->hostname);
-        put_field(forwarded_tail_, "X-Real-Ip", client_ip);
+      // The usual case: the same three lines for every request of the
+      // connection, kept after the first (when they fit).
+      if (forwarded_tail_len_ > 0) {
+        out.append(forwarded_tail_, forwarded_tail_len_);
+      } else {
+        const std::size_t at = out.size();
+        put(out, "X-Forwarded-Port: ");
+        append_number(out, local_port);
+        put(out, "\r\n");
+        put_field(out, "X-Forwarded-Server", w.proxy->hostname);
+        put_field(out, "X-Real-Ip", client_ip);
+        if (out.size() - at <= sizeof forwarded_tail_) {
+          forwarded_tail_len_ = static_cast<std::uint8_t>(out.size() - at);
+          std::memcpy(forwarded_tail_, out.data() + at, forwarded_tail_len_);
+        }
       }
-      out += forwarded_tail_;
     } else {
       if (!has_port) {
         put(out, "X-Forwarded-Port: ");
