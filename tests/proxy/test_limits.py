@@ -637,15 +637,7 @@ def test_websocket_idle_timeout(h):
     s.close()
     # The same when the upgrade itself took longer than the idle timeout
     # (whoami upgrades at once: a raw backend that waits 700 ms).
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(4)
-
-    def slow_upgrade():
-        c, _ = ls.accept()
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += c.recv(4096)
+    def slow_upgrade(c, head):
         time.sleep(0.7)
         c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
         try:
@@ -656,8 +648,7 @@ def test_websocket_idle_timeout(h):
                 c.sendall(d)
         except OSError:
             pass
-        c.close()
-    threading.Thread(target=slow_upgrade, daemon=True).start()
+    ls = raw_backend(slow_upgrade)
     _, ports = h.proxy(["--route", "a.test=127.0.0.1:%d" % ls.getsockname()[1], "--client-idle-timeout", "500ms",
                         "--upstream-response-timeout", "5s"])
     web = ports["web"]
