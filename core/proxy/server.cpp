@@ -1456,8 +1456,6 @@ struct Session : std::enable_shared_from_this<Session> {
     co_return res;
   }
 
-  // Reads the response head (skipping 1xx, relaying them), writes the head to
-  // the client and streams the body. status -1: nothing at all was received.
   // The client's head of the response in rhead (at the start of rb), into
   // `out`; may decide to close the client connection (a 1.0 client and a
   // body of unknown length). Apart from relay_response: its locals would
@@ -1552,6 +1550,8 @@ struct Session : std::enable_shared_from_this<Session> {
     out += "\r\n";
   }
 
+  // Reads the response head (skipping 1xx, relaying them), writes the head to
+  // the client and streams the body. status -1: nothing at all was received.
   awaitable<Result> relay_response(tcp::socket& up, Buffer& rb, bool& response_started, std::uint64_t& sent_bytes) {
     Result res;
     http1::Error perr;
