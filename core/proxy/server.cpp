@@ -1195,24 +1195,13 @@ struct Session : std::enable_shared_from_this<Session> {
       else put(out, "X-Forwarded-Proto: http\r\n");
     }
     if (!has_host) put_field(out, "X-Forwarded-Host", original_host_);
-    if (!has_port && !has_server && !has_real_ip) {
-      // The usual case: the same three lines for every request of the
-      // connection, kept after the first (when they fit).
-      if (forwarded_tail_len_ > 0) {
-        out.append(forwarded_tail_, forwarded_tail_len_);
-      } else {
-        const std::size_t at = out.size();
-        put(out, "X-Forwarded-Port: ");
-        append_number(out, local_port);
-        put(out, "\r\n");
-        put_field(out, "X-Forwarded-Server", w.proxy->hostname);
-        put_field(out, "X-Real-Ip", client_ip);
-        if (out.size() - at <= sizeof forwarded_tail_) {
-          forwarded_tail_len_ = static_cast<std::uint8_t>(out.size() - at);
-          std::memcpy(forwarded_tail_, out.data() + at, forwarded_tail_len_);
-        }
-      }
+    // When all three are ours (the usual case), the lines are the same for
+    // every request of the connection: kept after the first (if they fit).
+    const bool all_ours = !has_port && !has_server && !has_real_ip;
+    if (all_ours && forwarded_tail_len_ > 0) {
+      out.append(forwarded_tail_, forwarded_tail_len_);
     } else {
+      const std::size_t at = out.size();
       if (!has_port) {
         put(out, "X-Forwarded-Port: ");
         append_number(out, local_port);
@@ -1220,6 +1209,10 @@ struct Session : std::enable_shared_from_this<Session> {
       }
       if (!has_server) put_field(out, "X-Forwarded-Server", w.proxy->hostname);
       if (!has_real_ip) put_field(out, "X-Real-Ip", client_ip);
+      if (all_ours && out.size() - at <= sizeof forwarded_tail_) {
+        forwarded_tail_len_ = static_cast<std::uint8_t>(out.size() - at);
+        std::memcpy(forwarded_tail_, out.data() + at, forwarded_tail_len_);
+      }
     }
     if (opt.via) {
       if (ex.minor == 0) put(out, "Via: 1.0 certroute\r\n");
