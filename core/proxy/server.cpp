@@ -26,6 +26,7 @@
 #include "core/proxy/access_log.hpp"
 #include "core/proxy/client_hello.hpp"
 #include "core/proxy/compress.hpp"
+#include "core/proxy/event_loop.hpp"
 #include "core/proxy/net.hpp"
 #include "core/proxy/readiness.hpp"
 #include "core/proxy/tls_stream.hpp"
@@ -389,6 +390,9 @@ struct Worker {
   void sweep();
   std::vector<std::unique_ptr<Buffer>> free_buffers;
   int mirrors_in_flight = 0;
+  // Requests being forwarded upstream: the event loop takes its events in
+  // batches when there are many (event_loop.hpp).
+  int forwarding = 0;
   std::unordered_map<const void*, std::uint64_t> mirror_counters;
   std::thread thread;
 
@@ -1254,6 +1258,11 @@ struct Session : std::enable_shared_from_this<Session> {
   // head has been consumed from `in`; its body (or its start) follows there.
   awaitable<Result> forward(const Route& route, Server& server, std::uint64_t max_body, bool& response_started,
                             std::uint64_t& sent_bytes) {
+    struct Counted {
+      int& n;
+      explicit Counted(int& c) : n(++c) {}
+      ~Counted() { --n; }
+    } counted(w.forwarding);
     Result res;
     if (server.endpoints.empty()) {
       res.kind = Result::connect_failed;
@@ -2164,7 +2173,7 @@ void Proxy::run(const ControlOptions& control) {
     w->thread = std::thread([wp = w.get()] {
       auto guard = asio::make_work_guard(wp->ctx);
       (void)guard;
-      wp->ctx.run();
+      run_worker_loop(wp->ctx, wp->forwarding);
     });
   }
 
