@@ -41,30 +41,56 @@ TEST_CASE("hold policy: holds that find little stop holding for a while", "[prox
   REQUIRE(p.hold(32));
 }
 
-TEST_CASE("worker loop runs every handler and returns when stopped", "[proxy][event_loop]") {
+namespace {
+
+// Runs a chain of `steps` timers of 200 µs each, under the load
+// `forwarding(step)`; each goes through the reactor, so the loop reaches the
+// point where it would block between them. Returns the loop's stats.
+certroute::proxy::LoopStats run_chain(int steps, const std::function<int(int)>& load, int& ran) {
   asio::io_context ctx;
   auto guard = asio::make_work_guard(ctx);
-  int forwarding = 0;
-  int ran = 0;
-  // A chain of timers that expire at once: each goes through the reactor,
-  // so the loop reaches its idle point between them, while the load it sees
-  // switches between plain (0) and batches (20) every 100 steps.
+  int forwarding = load(0);
   asio::steady_timer t(ctx);
   std::function<void(std::error_code)> step = [&](std::error_code) {
     ++ran;
-    forwarding = (ran / 100) % 2 ? 20 : 0;
-    if (ran == 2000) {
+    forwarding = load(ran);
+    if (ran == steps) {
       ctx.stop();
       return;
     }
-    t.expires_after(std::chrono::seconds(0));
+    t.expires_after(std::chrono::microseconds(200));
     t.async_wait(step);
   };
-  t.expires_after(std::chrono::seconds(0));
+  t.expires_after(std::chrono::microseconds(200));
   t.async_wait(step);
-  run_worker_loop(ctx, forwarding);
-  REQUIRE(ran == 2000);
+  auto stats = run_worker_loop(ctx, forwarding);
   REQUIRE(ctx.stopped());
+  return stats;
+}
+
+}  // namespace
+
+TEST_CASE("worker loop: plain run below the load that pays for holds", "[proxy][event_loop]") {
+  int ran = 0;
+  auto stats = run_chain(500, [](int) { return HoldPolicy::kMinForwarding - 1; }, ran);
+  REQUIRE(ran == 500);
+  REQUIRE(stats.holds == 0);
+}
+
+TEST_CASE("worker loop: holds under load, and stops when holds find little", "[proxy][event_loop]") {
+  int ran = 0;
+  // One timer at a time: each hold finds one event, below kMinPerHold, so
+  // the loop tries a few holds and then backs off.
+  auto stats = run_chain(500, [](int) { return 20; }, ran);
+  REQUIRE(ran == 500);
+  REQUIRE(stats.holds > 0);
+  REQUIRE(stats.holds < 50);
+}
+
+TEST_CASE("worker loop: load switching between plain and batches runs every handler", "[proxy][event_loop]") {
+  int ran = 0;
+  run_chain(2000, [](int i) { return (i / 100) % 2 ? 20 : 0; }, ran);
+  REQUIRE(ran == 2000);
 }
 
 TEST_CASE("worker loop returns when it runs out of work", "[proxy][event_loop]") {
