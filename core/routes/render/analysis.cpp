@@ -458,11 +458,16 @@ std::string to_yaml(const nlohmann::ordered_json& value, int indent) {
 namespace certroute::routes::render {
 namespace {
 
+// Shares are exact fractions; weights multiplied down nested services need
+// more than 64 bits. __extension__: the GCC/Clang type, without -Wpedantic's
+// warning at every use.
+__extension__ typedef __int128 Int128;
+
 struct Share {
   const Service* service;
   const DocNode* node;
   const Text* address;
-  __int128 num, den;  // the server's share of its group's traffic
+  Int128 num, den;  // the server's share of its group's traffic
   bool backup;
 };
 
@@ -473,26 +478,26 @@ std::int64_t int_field(const DocNode* n, std::string_view key, std::int64_t def)
   return parse_go_int(v->text).value_or(def);
 }
 
-__int128 gcd128(__int128 a, __int128 b) {
+Int128 gcd128(Int128 a, Int128 b) {
   if (a < 0) a = -a;
   if (b < 0) b = -b;
   while (b != 0) {
-    __int128 t = a % b;
+    Int128 t = a % b;
     a = b;
     b = t;
   }
   return a;
 }
 
-void reduce(__int128& num, __int128& den) {
-  __int128 g = gcd128(num, den);
+void reduce(Int128& num, Int128& den) {
+  Int128 g = gcd128(num, den);
   if (g > 1) num /= g, den /= g;
   // Keep the numbers small: past 2^40, lose precision rather than overflow.
-  while (den > (__int128(1) << 40)) num /= 2, den /= 2;
+  while (den > (Int128(1) << 40)) num /= 2, den /= 2;
   if (den == 0) den = 1;
 }
 
-void flatten(const Config& config, Protocol p, const Service& s, __int128 num, __int128 den, bool backup, int depth,
+void flatten(const Config& config, Protocol p, const Service& s, Int128 num, Int128 den, bool backup, int depth,
              FlatService& out, std::vector<Share>& shares) {
   if (depth > 16) return;
   const DocNode* n = s.node;
@@ -501,7 +506,7 @@ void flatten(const Config& config, Protocol p, const Service& s, __int128 num, _
     const DocNode* svcs = n ? n->find(kind) : nullptr;
     svcs = svcs && svcs->is_mapping() ? svcs->find("services") : nullptr;
     if (!svcs || !svcs->is_sequence()) return;
-    __int128 total = 0;
+    Int128 total = 0;
     for (const auto& c : svcs->items) total += std::max<std::int64_t>(0, int_field(&c, "weight", 1));
     std::size_t i = 0;
     for (const auto& c : svcs->items) {
@@ -517,7 +522,7 @@ void flatten(const Config& config, Protocol p, const Service& s, __int128 num, _
         continue;
       }
       std::int64_t w = std::max<std::int64_t>(0, int_field(&c, "weight", 1));
-      __int128 cn = num * w, cd = den * (total == 0 ? 1 : total);
+      Int128 cn = num * w, cd = den * (total == 0 ? 1 : total);
       reduce(cn, cd);
       flatten(config, p, *child, cn, cd, backup, depth + 1, out, shares);
     }
@@ -542,7 +547,7 @@ void flatten(const Config& config, Protocol p, const Service& s, __int128 num, _
     const DocNode* lb = n ? n->find("loadBalancer") : nullptr;
     const DocNode* servers = lb && lb->is_mapping() ? lb->find("servers") : nullptr;
     if (!servers || !servers->is_sequence()) return;
-    __int128 total = 0;
+    Int128 total = 0;
     for (const auto& srv : servers->items) total += std::max<std::int64_t>(0, int_field(&srv, "weight", 1));
     std::size_t i = 0;
     for (const auto& srv : servers->items) {
@@ -551,7 +556,7 @@ void flatten(const Config& config, Protocol p, const Service& s, __int128 num, _
       ++i;
       if (!addr || addr->value.empty()) continue;
       std::int64_t w = std::max<std::int64_t>(0, int_field(&srv, "weight", 1));
-      __int128 cn = num * w, cd = den * (total == 0 ? 1 : total);
+      Int128 cn = num * w, cd = den * (total == 0 ? 1 : total);
       reduce(cn, cd);
       shares.push_back(Share{&s, &srv, addr, cn, cd, backup});
     }
@@ -572,13 +577,13 @@ void flatten(const Config& config, Protocol p, const Service& s, __int128 num, _
 // Integer weights for one group (primary or backup servers).
 void integer_weights(std::vector<Share>& shares, bool backup, std::int64_t max_weight, FlatService& out,
                      std::vector<std::int64_t>& weights) {
-  __int128 lcm = 1;
+  Int128 lcm = 1;
   bool overflow = false;
   for (const auto& s : shares) {
     if (s.backup != backup || s.num == 0) continue;
-    __int128 g = gcd128(lcm, s.den);
+    Int128 g = gcd128(lcm, s.den);
     lcm = lcm / g * s.den;
-    if (lcm > (__int128(1) << 62)) overflow = true;
+    if (lcm > (Int128(1) << 62)) overflow = true;
   }
   std::vector<long double> exact(shares.size(), 0);
   for (std::size_t i = 0; i < shares.size(); ++i) {
@@ -588,11 +593,11 @@ void integer_weights(std::vector<Share>& shares, bool backup, std::int64_t max_w
                         : static_cast<long double>(s.num * (lcm / s.den));
   }
   // Reduce by the common divisor (exact case), then scale down if too big.
-  __int128 g = 0;
+  Int128 g = 0;
   long double biggest = 0;
   for (std::size_t i = 0; i < shares.size(); ++i) {
     if (shares[i].backup != backup || exact[i] == 0) continue;
-    if (!overflow) g = gcd128(g, static_cast<__int128>(exact[i]));
+    if (!overflow) g = gcd128(g, static_cast<Int128>(exact[i]));
     biggest = std::max(biggest, exact[i]);
   }
   if (!overflow && g > 1) {
