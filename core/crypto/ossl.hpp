@@ -9,17 +9,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/util/deleter.hpp"
 #include "core/util/error.hpp"
 
 namespace certroute::crypto {
 
 using util::Result;
 
-template <auto Fn>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const { Fn(p); }
-};
+using util::Deleter;
 
 using EvpPkey = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using EvpPkeyCtx = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;

@@ -44,6 +44,7 @@
 #include <utility>
 
 #include "core/routes/gocompat.hpp"
+#include "core/util/deleter.hpp"
 #include "core/util/file.hpp"
 
 namespace certroute::proxy {
@@ -55,18 +56,14 @@ using routes::Diagnostics;
 using routes::DocNode;
 using routes::Pos;
 
-template <auto Fn>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const { Fn(p); }
-};
-using SslCtxPtr = std::unique_ptr<SSL_CTX, Free<SSL_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Free<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Free<BIO_free_all>>;
-using StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Free<BN_free>>;
-using NamesPtr = std::unique_ptr<STACK_OF(X509_NAME), Free<+[](STACK_OF(X509_NAME)* s) {
+using util::Deleter;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using NamesPtr = std::unique_ptr<STACK_OF(X509_NAME), Deleter<+[](STACK_OF(X509_NAME)* s) {
   sk_X509_NAME_pop_free(s, X509_NAME_free);
 }>>;
 
