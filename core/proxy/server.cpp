@@ -1258,10 +1258,16 @@ struct Session : std::enable_shared_from_this<Session> {
   // head has been consumed from `in`; its body (or its start) follows there.
   awaitable<Result> forward(const Route& route, Server& server, std::uint64_t max_body, bool& response_started,
                             std::uint64_t& sent_bytes) {
+    // Counted until the answer is relayed; an upgraded connection's tunnel
+    // is not a request waiting for its answer.
     struct Counted {
-      int& n;
-      explicit Counted(int& c) : n(++c) {}
-      ~Counted() { --n; }
+      int* n;
+      explicit Counted(int& c) : n(&c) { ++c; }
+      ~Counted() { release(); }
+      void release() {
+        if (n) --*n;
+        n = nullptr;
+      }
     } counted(w.forwarding);
     Result res;
     if (server.endpoints.empty()) {
@@ -1384,6 +1390,7 @@ struct Session : std::enable_shared_from_this<Session> {
       if (whole_body_in_buffer) in.consume(first_body);
       if (r.status == -1) r.status = 0;
       if (r.kind == Result::ok && r.status == 101) {
+        counted.release();
         co_await tunnel(*up, *rbuf);
         r.keep = false;
       } else if (r.kind == Result::ok && r.reusable) {
