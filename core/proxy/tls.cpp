@@ -43,6 +43,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/crypto/ossl.hpp"
 #include "core/routes/gocompat.hpp"
 #include "core/util/deleter.hpp"
 #include "core/util/file.hpp"
@@ -57,10 +58,9 @@ using routes::DocNode;
 using routes::Pos;
 
 using util::Deleter;
+using crypto::X509Ptr;
+using PkeyPtr = crypto::EvpPkey;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using NamesPtr = std::unique_ptr<STACK_OF(X509_NAME), Deleter<+[](STACK_OF(X509_NAME)* s) {
@@ -169,7 +169,7 @@ int no_passphrase(char*, int, int, void*) { return -1; }  // never prompt on a t
 
 std::vector<X509Ptr> read_certs(const std::string& pem) {
   std::vector<X509Ptr> out;
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  crypto::Bio bio = crypto::mem_bio(pem);
   if (!bio) return out;
   while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)) out.emplace_back(x);
   ERR_clear_error();  // the loop ends on "no start line"
@@ -235,7 +235,7 @@ std::optional<Certificate> load_certificate(const std::string& cert_value, Pos c
     diags.add(Code::tls_certificate, key_pos, "keyFile: " + why + skip);
     return std::nullopt;
   }
-  BioPtr bio(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+  crypto::Bio bio = crypto::mem_bio(*key_pem);
   PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
   if (!key) {
     diags.add(Code::tls_certificate, key_pos,
